@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` (whole system with demo traffic) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit down status clean system-deps
+
+install: $(STAMP) $(VENV)/.jars
+
+# Java, Maven and ICU headers (PyICU, used by the name-normalisation libraries) come from the
+# system; installed with apt-get when missing and we are root.
+system-deps:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	pkg-config --exists icu-uc 2>/dev/null || missing="$$missing libicu-dev pkg-config"; \
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "please install:$$missing" >&2; exit 1; fi; \
+	fi
+
+$(STAMP): pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Kafka and Elasticsearch jars, resolved once with Maven into the virtualenv.
+$(VENV)/.jars: $(STAMP) deploy/kafka/pom.xml deploy/elasticsearch/pom.xml
+	$(BIN)/borderhub stack fetch
+	touch $@
+
+run: install
+	$(BIN)/borderhub up --demo
+
+test: install
+	$(BIN)/python -m pytest -ra
+
+test-unit: install
+	$(BIN)/python -m pytest -ra tests/unit
+
+down:
+	$(BIN)/borderhub down
+
+status:
+	$(BIN)/borderhub status
+
+clean: down
+	rm -rf state

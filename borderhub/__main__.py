@@ -1,0 +1,3 @@
+from borderhub.cli import main
+
+main()

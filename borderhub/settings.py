@@ -1,0 +1,84 @@
+"""Settings, read from environment variables (prefix ``BORDERHUB_``) with defaults that work
+on the local stack. One settings class; each service reads the part it needs."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def _default_state_dir() -> Path:
+    # In a checkout the state lives beside the code (ignored by git); installed elsewhere, in
+    # the user's state directory.
+    if (SOURCE_ROOT / "pyproject.toml").exists():
+        return SOURCE_ROOT / "state"
+    return Path.home() / ".local" / "state" / "borderhub"
+
+
+def _default_schemas_dir() -> Path:
+    for candidate in (SOURCE_ROOT / "schemas", Path("/app/schemas")):
+        if candidate.is_dir():
+            return candidate
+    return SOURCE_ROOT / "schemas"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORDERHUB_", extra="ignore")
+
+    state_dir: Path = Field(default_factory=_default_state_dir, description="Data, logs, pid files and API keys.")
+    schemas_dir: Path = Field(default_factory=_default_schemas_dir, description="Directory of the Avro schemas.")
+
+    kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers, comma separated.")
+    es_url: str = Field("http://localhost:9200", description="Elasticsearch URL.")
+    schema_registry_url: str | None = Field(
+        None, description="Confluent-compatible schema registry; when set, producers use Confluent framing.")
+
+    # Local JVM stack (borderhub stack up)
+    kafka_port: int = Field(9092, description="Port of the local Kafka broker.")
+    kafka_controller_port: int = Field(9093, description="Port of the local KRaft controller.")
+    kafka_heap: str = Field("1g", description="Heap of the local Kafka JVM.")
+    es_port: int = Field(9200, description="HTTP port of the local Elasticsearch.")
+    es_transport_port: int = Field(9300, description="Transport port of the local Elasticsearch.")
+    es_heap: str = Field("1g", description="Heap of the local Elasticsearch JVM.")
+    es_run_user: str = Field("borderhub", description="Unprivileged user that runs Elasticsearch when started as root.")
+    java_home: Path | None = Field(None, description="JDK used for Kafka and Elasticsearch (default: java on PATH).")
+    stack_start_timeout: float = Field(180.0, description="Seconds to wait for Kafka and Elasticsearch to answer.")
+
+    # Topics
+    topic_partitions: int = Field(6, description="Partitions of the event topics (bounds worker parallelism).")
+
+    # Ingest gateway
+    ingest_host: str = Field("127.0.0.1", description="Bind address of the ingest gateway.")
+    ingest_port: int = Field(8081, description="Port of the ingest gateway.")
+    ingest_max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest request body accepted.")
+    ingest_max_batch_records: int = Field(20_000, description="Most records in one batch request.")
+    ingest_produce_timeout: float = Field(30.0, description="Seconds to wait for Kafka to acknowledge a write.")
+
+    # Search API (later issues)
+    api_host: str = Field("127.0.0.1", description="Bind address of the search API.")
+    api_port: int = Field(8080, description="Port of the search API.")
+
+    api_keys_file: Path | None = Field(None, description="API key store (default: STATE_DIR/api_keys.json).")
+
+    @property
+    def keys_file(self) -> Path:
+        return self.api_keys_file or self.state_dir / "api_keys.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

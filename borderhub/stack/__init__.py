@@ -1,0 +1,1 @@
+"""The local stack: real Kafka and Elasticsearch as JVM processes, no Docker."""
