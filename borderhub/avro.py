@@ -25,10 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+import fastavro.read
 import fastavro.schema as avro_schema
 import httpx
 
 from borderhub.domain.problems import Problem
+
+# UUIDs stay strings in datums (ids are used as keys and document ids everywhere).
+fastavro.read.LOGICAL_READERS["string-uuid"] = lambda data, *_: data
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"

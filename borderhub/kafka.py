@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 from kafka import KafkaProducer
@@ -22,8 +23,9 @@ def make_producer(settings: Settings, client_id: str, **overrides: Any) -> Kafka
         max_in_flight_requests_per_connection=5,
         linger_ms=5,
         batch_size=256 * 1024,
-        buffer_memory=64 * 1024 * 1024,
         max_request_size=8 * 1024 * 1024,
+        max_block_ms=10_000,  # a full buffer or missing metadata is an error, not a hang
+        request_timeout_ms=10_000,
         delivery_timeout_ms=int(settings.ingest_produce_timeout * 1000),
     )
     config.update(overrides)
@@ -50,3 +52,15 @@ def send_async(producer: KafkaProducer, topic: str, value: bytes | None, key: by
     future.add_callback(_done)
     future.add_errback(_failed)
     return result
+
+
+def kafka_reachable(settings: Settings, timeout: float = 2.0) -> bool:
+    """A broker of the bootstrap list accepts connections (for health checks)."""
+    for server in settings.kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "localhost", int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
