@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     # Topics
     topic_partitions: int = Field(6, description="Partitions of the event topics (bounds worker parallelism).")
+    topic_replication: int = Field(1, description="Replicas per partition (3 on a production cluster).")
 
     # Ingest gateway
     ingest_host: str = Field("127.0.0.1", description="Bind address of the ingest gateway.")

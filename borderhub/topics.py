@@ -28,7 +28,8 @@ class TopicSpec:
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     events = settings.topic_partitions
-    durable = {"min.insync.replicas": "1", "compression.type": "producer"}
+    # With replicas, acks=all waits for at least two copies; with one broker, one is all there is.
+    durable = {"min.insync.replicas": str(min(2, settings.topic_replication)), "compression.type": "producer"}
     return [
         # Events are kept 30 days so retro-hunts can replay them from Kafka.
         TopicSpec(CROSSINGS, events, {**durable, "retention.ms": str(30 * 24 * 3600 * 1000)}),
@@ -58,7 +59,8 @@ def ensure_topics(settings: Settings) -> list[str]:
         missing = [s for s in topic_specs(settings) if s.name not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(s.name, s.partitions, 1, topic_configs=s.configs) for s in missing])
+                admin.create_topics([NewTopic(s.name, s.partitions, settings.topic_replication, topic_configs=s.configs)
+                                     for s in missing])
             except TopicAlreadyExistsError:  # another process created them meanwhile
                 pass
         return [s.name for s in missing]

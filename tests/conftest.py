@@ -51,11 +51,14 @@ def stack():
             yield bootstrap, es_url
         return
     from borderhub.settings import get_settings
+    from borderhub.stack.components import components
     settings = get_settings()
+    already_running = all(c.status()["state"] == "running" for c in components(settings))
     result = subprocess.run([sys.executable, "-m", "borderhub", "stack", "up"], capture_output=True, text=True)
     assert result.returncode == 0, f"borderhub stack up failed:\n{result.stdout}\n{result.stderr}"
     yield settings.kafka_bootstrap, settings.es_url
-    # The stack stays up for the next run (a second `stack up` is a no-op); `make down` stops it.
+    if not already_running:  # leave the machine as we found it
+        subprocess.run([sys.executable, "-m", "borderhub", "stack", "down"], capture_output=True)
 
 
 @pytest.fixture(scope="session")
