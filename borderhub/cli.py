@@ -227,5 +227,28 @@ def simulate(
                 progress=_progress)
 
 
+@app.command("bench")
+def bench(
+    suite: str = typer.Option("ingest", "--suite", help="ingest (gateway vs raw Kafka producers)."),
+    events: int = typer.Option(20_000, "--events", help="Events per measurement."),
+    output: Path = typer.Option(Path(".bench/results.json"), "--output", help="Where to save the numbers."),
+) -> None:
+    """Measure throughput and latency against a raw-Kafka baseline taken in the same run."""
+    from borderhub import bench as benchmarks
+    from borderhub.stack.components import components
+    settings = get_settings()
+    try:
+        for component in components(settings, _progress):
+            component.up()
+    except StackError as exc:
+        _fail(exc)
+    if suite != "ingest":
+        _fail(ValueError(f"unknown suite {suite!r}"))
+    results = benchmarks.run_ingest_suite(settings, events)
+    benchmarks.print_results(results)
+    benchmarks.save(results, output.with_name(f"{output.stem}-{suite}{output.suffix}"))
+    _progress(f"saved to {output.with_name(f'{output.stem}-{suite}{output.suffix}')}")
+
+
 def main() -> None:
     app()

@@ -3,6 +3,8 @@ plates, document numbers, flights. Each check_* returns the problems found (empt
 
 from __future__ import annotations
 
+import functools
+
 import re
 
 import phonenumbers
@@ -64,6 +66,7 @@ def check_mmsi(number: str | None, path: str) -> list[Problem]:
     return []
 
 
+@functools.lru_cache(maxsize=65_536)  # phones recur across events; parsing is the slow part
 def normalize_phone(number: str | None, region: str | None = None) -> str | None:
     """E.164 form of a valid phone number, or None. region (alpha-2) reads national formats."""
     if not number:

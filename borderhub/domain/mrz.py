@@ -155,7 +155,8 @@ def check_mrz(
         expiry_date=expiry_date,
         optional_data=opt1.strip(FILLER),
         optional_data_2=opt2.strip(FILLER),
-        names_truncated=not names.endswith(FILLER),
+        # A full field, or one ending in a single filler where the cut fell, may be truncated.
+        names_truncated=not names.endswith(FILLER * 2),
     )
     return data, problems
 
@@ -311,7 +312,7 @@ def _pad(text: str, width: int, what: str) -> str:
 def _name_field(family: str, given: str, width: int) -> str:
     # Plain cut when too long; ICAO's finer truncation rules are not needed for generated data.
     field = FILLER.join(name_tokens(family)) + FILLER * 2 + FILLER.join(name_tokens(given))
-    return _pad(field[:width].rstrip(FILLER) if len(field) > width else field, width, "names")
+    return _pad(field[:width] if len(field) > width else field, width, "names")
 
 
 def _sex(sex: str | None) -> str:

@@ -45,7 +45,7 @@ class Component:
 
     def up(self) -> bool:
         """Start unless already running. True if it was started now."""
-        if self.proc.pid() is not None and self.healthy():
+        if self.healthy():  # ours, or one already serving this address: either way, up
             return False
         self.prepare()
         if self.proc.pid() is None:
@@ -79,9 +79,8 @@ class Component:
         return self.proc.stop(timeout=60)
 
     def status(self) -> dict:
-        pid = self.proc.pid()
-        healthy = pid is not None and self.healthy()
-        state = "running" if healthy else ("starting_or_unhealthy" if pid else "stopped")
+        pid = self.proc.pid()  # None while running too, when another state dir or host started it
+        state = "running" if self.healthy() else ("starting_or_unhealthy" if pid else "stopped")
         return {"state": state, "version": self.version, "address": self.address, "pid": pid,
                 "log": str(self.proc.log_file)}
 

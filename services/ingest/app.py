@@ -15,7 +15,7 @@ from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from borderhub.avro import AvroCodec, SchemaCatalog, SchemaRegistryClient
-from borderhub.kafka import kafka_reachable, make_producer, send_async
+from borderhub.kafka import kafka_reachable, make_async_producer
 from borderhub.keys import ApiKey, KeyStore
 from borderhub.settings import Settings, get_settings
 from borderhub.topics import EVENT_TOPICS, ensure_topics
@@ -45,15 +45,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry = SchemaRegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
         codec = AvroCodec(SchemaCatalog(settings.schemas_dir), registry)
         await asyncio.to_thread(ensure_topics, settings)
-        producer = await asyncio.to_thread(make_producer, settings, "borderhub-ingest")
+        producer = make_async_producer(settings, "borderhub-ingest")
+        await producer.start()
         app.state.validator = EventValidator(codec)
         app.state.producer = producer
         log.info("ingest gateway ready on %s:%s", settings.ingest_host, settings.ingest_port)
         try:
             yield
         finally:
-            # Flush what is in flight: a clean stop loses nothing that was acknowledged.
-            await asyncio.to_thread(producer.close, 30)
+            # Flush what is in flight before exiting.
+            await producer.stop()
 
     app = FastAPI(
         title="borderhub ingest gateway",
@@ -88,7 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Send the accepted outcomes and wait for every acknowledgement."""
         producer = app.state.producer
         started = time.perf_counter()
-        futures = [send_async(producer, EVENT_TOPICS[kind], o.value, o.key) for o in outcomes]
+        futures = []
+        for o in outcomes:
+            try:
+                futures.append(await producer.send(EVENT_TOPICS[kind], value=o.value, key=o.key))
+            except Exception as exc:  # record too large, producer stopping
+                futures.append(asyncio.get_running_loop().create_future())
+                futures[-1].set_exception(exc)
         results = await asyncio.gather(*futures, return_exceptions=True)
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
         return [r if isinstance(r, Exception) else None for r in results]

@@ -364,3 +364,16 @@ def test_seized_document_is_compared_without_a_traveller():
     parsed, _ = check_mrz(_td3())
     problems = compare_mrz_with_document(parsed, DOC | {"number": "X"}, None, document_path="documents.2")
     assert [(p.path, p.code) for p in problems] == [("documents.2.number", "mrz_mismatch")]
+
+
+def test_long_td1_name_cut_at_a_separator_still_agrees():
+    """A cut that lands on a filler leaves one '<' at the end: still a truncated name."""
+    lines = make_td1(document_number="AB1234567", issuing_state="BRA", nationality="BRA",
+                     family_names="CARVALHO DOS SANTOS", given_names="VINICIUS GONCALO",
+                     birth_date=date(1990, 1, 2), sex="M", expiry_date=date(2030, 1, 1))
+    parsed, problems = check_mrz(lines)
+    assert problems == [] and lines[2].endswith("VINICIUS<")
+    traveller = {"given_names": "Vinícius Gonçalo", "family_names": "Carvalho dos Santos",
+                 "date_of_birth": date(1990, 1, 2), "sex": "M", "nationality": "BR"}
+    document = {"number": "AB1234567", "issuing_country": "BR", "expiry_date": date(2030, 1, 1)}
+    assert compare_mrz_with_document(parsed, document, traveller) == []
