@@ -97,4 +97,6 @@ def elasticsearch_home(settings: Settings, progress=print) -> tuple[Path, str]:
         shutil.rmtree(home, ignore_errors=True)
         top.rename(home)
         shutil.rmtree(staging, ignore_errors=True)
+    from borderhub.stack import es_plugins  # local import: es_plugins imports this module
+    es_plugins.install_analysis_plugin(home, progress)
     return home, version
