@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     ingest_max_batch_records: int = Field(20_000, description="Most records in one batch request.")
     ingest_produce_timeout: float = Field(30.0, description="Seconds to wait for Kafka to acknowledge a write.")
 
+    # Correlation workers
+    correlate_exactly_once: bool = Field(
+        True, description="Kafka transactions: alerts and offsets commit together (else at-least-once).")
+    correlate_flood_window: int = Field(1000, description="Records watched by the dead-letter flood guard.")
+    correlate_flood_ratio: float = Field(0.5, description="Share of dead letters in the window that stops a worker.")
+    correlate_flood_min: int = Field(200, description="Fewest dead letters in the window before the guard may trip.")
+    correlate_metrics_host: str = Field("127.0.0.1", description="Bind address of a worker's /metrics.")
+    correlate_metrics_port: int = Field(9101, description="Port of a worker's Prometheus /metrics.")
+
     # Search API (later issues)
     api_host: str = Field("127.0.0.1", description="Bind address of the search API.")
     api_port: int = Field(8080, description="Port of the search API.")

@@ -29,6 +29,8 @@ PRODUCE_SECONDS = Histogram("borderhub_kafka_produce_seconds", "Time from send t
 
 Kind = Literal["crossings", "seizures", "biometrics"]
 PUBLISH_ROLES = {"producer", "admin"}
+# Tells workers the gateway already checked the event's meaning (they check other records).
+VALIDATED = [("borderhub-validated", b"ingest")]
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from `borderhub keys create`.")
 
 
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         futures = []
         for o in outcomes:
             try:
-                futures.append(await producer.send(EVENT_TOPICS[kind], value=o.value, key=o.key))
+                futures.append(await producer.send(EVENT_TOPICS[kind], value=o.value, key=o.key,
+                                                   headers=VALIDATED))
             except Exception as exc:  # record too large, producer stopping
                 futures.append(asyncio.get_running_loop().create_future())
                 futures[-1].set_exception(exc)
