@@ -70,9 +70,18 @@ class Settings(BaseSettings):
     correlate_metrics_host: str = Field("127.0.0.1", description="Bind address of a worker's /metrics.")
     correlate_metrics_port: int = Field(9101, description="Port of a worker's Prometheus /metrics.")
 
-    # Search API (later issues)
+    # Elasticsearch indices and the indexer
+    es_shards: int = Field(1, description="Primary shards per index (more on a multi-node cluster).")
+    es_replicas: int = Field(0, description="Replicas per shard (0 on one node).")
+    indexer_batch_size: int = Field(2000, description="Most documents in one bulk request.")
+    indexer_flush_interval: float = Field(0.5, description="Seconds before a partial bulk is sent.")
+    indexer_metrics_host: str = Field("127.0.0.1", description="Bind address of the indexer's /metrics.")
+    indexer_metrics_port: int = Field(9102, description="Port of the indexer's Prometheus /metrics.")
+
+    # Search API
     api_host: str = Field("127.0.0.1", description="Bind address of the search API.")
     api_port: int = Field(8080, description="Port of the search API.")
+    api_rate_limit_per_minute: int = Field(600, description="Requests per minute per API key.")
 
     api_keys_file: Path | None = Field(None, description="API key store (default: STATE_DIR/api_keys.json).")
 

@@ -1,0 +1,204 @@
+"""The Elasticsearch contract of the search side: index names and aliases, templates with
+explicit mappings, and how each Kafka record becomes a document. The indexer writes with it,
+the search API reads with it.
+
+- Events go to monthly indices ``bh-events-YYYY.MM`` behind the alias ``bh-events``; the
+  document id is the event id and the month comes from the event's own time, so a replay
+  lands on the same document (idempotent).
+- Alerts: ``bh-alerts`` (id = alert id; triage state lives on the same document).
+- Watchlist entries: ``bh-watchlist`` (id = entry id; a tombstone deletes).
+- Audit of investigator queries: ``bh-audit`` (append-only, admins read it).
+Biometric vectors are indexed for similarity but excluded from ``_source``, so no search
+response can carry them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from borderhub.avro import to_json
+from borderhub.domain.entities import event_entities
+from borderhub.domain.ports import port_info
+
+EVENTS_ALIAS = "bh-events"
+ALERTS_ALIAS = "bh-alerts"
+WATCHLIST_ALIAS = "bh-watchlist"
+AUDIT_ALIAS = "bh-audit"
+KIND_NAMES = {"crossings": "crossing", "seizures": "seizure", "biometrics": "biometric"}
+
+# Folding and lowercasing for names in any Latin spelling; non-Latin scripts are indexed as
+# written and, through the Latin transliteration fields, as Latin too.
+ANALYSIS = {
+    "analyzer": {
+        "bh_name": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
+        "bh_name_prefix": {"type": "custom", "tokenizer": "standard",
+                           "filter": ["lowercase", "asciifolding", "bh_edge"]},
+    },
+    "filter": {"bh_edge": {"type": "edge_ngram", "min_gram": 2, "max_gram": 15}},
+    "normalizer": {"bh_keyword": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
+}
+
+_NAME = {"type": "text", "analyzer": "bh_name",
+         "fields": {"prefix": {"type": "text", "analyzer": "bh_name_prefix", "search_analyzer": "bh_name"},
+                    "raw": {"type": "keyword", "normalizer": "bh_keyword"}}}
+_KW = {"type": "keyword"}
+_DATE = {"type": "date"}
+
+_TRAVELLER = {"properties": {
+    "traveller_id": _KW, "given_names": _NAME, "family_names": _NAME, "names_latin": _NAME,
+    "date_of_birth": _DATE, "sex": _KW, "nationality": _KW, "phone_numbers": _KW}}
+_DOCUMENT = {"properties": {
+    "document_type": _KW, "number": _KW, "issuing_country": _KW, "expiry_date": _DATE,
+    "mrz_lines": {"type": "keyword", "index": False}}}
+_CONVEYANCE = {"properties": {
+    "vehicle_plate": _KW, "vehicle_country": _KW, "vehicle_vin": _KW, "vessel_name": _NAME,
+    "vessel_imo": _KW, "vessel_mmsi": _KW, "flight_number": _KW, "container_numbers": _KW}}
+# double for sums and ranges; the exact decimal stays in _source.
+_MONEY = {"properties": {"amount": {"type": "double"}, "currency": _KW}}
+
+
+def _settings(shards: int = 1, replicas: int = 0) -> dict:
+    return {"number_of_shards": shards, "number_of_replicas": replicas, "refresh_interval": "1s",
+            "analysis": ANALYSIS}
+
+
+# Vectors are mapped per modality with the dimensions of the deployed extractors; a vector
+# of another length keeps its metadata but is not indexed for similarity.
+VECTOR_DIMS = {"FACE": 512, "FINGERPRINT": 256, "IRIS": 256}
+
+
+def _vector_field(modality: str) -> str:
+    return f"{modality.lower()}_vector"
+
+
+def events_template(shards: int = 1, replicas: int = 0) -> dict:
+    return {
+        "index_patterns": [f"{EVENTS_ALIAS}-*"],
+        "priority": 200,
+        "template": {
+            "settings": _settings(shards, replicas),
+            "aliases": {EVENTS_ALIAS: {}},
+            "mappings": {
+                # New schema fields are kept in _source but not indexed until mapped here.
+                "dynamic": False,
+                "_source": {"excludes": ["template.*_vector"]},
+                "properties": {
+                    "kind": _KW, "event_id": _KW, "@timestamp": _DATE, "indexed_at": _DATE,
+                    "port_locode": _KW, "port_name": {"type": "text", "fields": {"raw": _KW}},
+                    "port_country": _KW, "port_location": {"type": "geo_point"},
+                    "location": {"type": "geo_point"}, "source_system": _KW,
+                    "entities": _KW, "entity_types": _KW, "names": _NAME,
+                    "nationalities": _KW, "document_numbers": _KW, "plates": _KW, "phones": _KW,
+                    # crossing
+                    "occurred_at": _DATE, "lane": _KW, "direction": _KW, "mode": _KW,
+                    "traveller": _TRAVELLER, "document": _DOCUMENT, "conveyance": _CONVEYANCE,
+                    "travel_group_id": _KW, "declared_currency": {"type": "nested", **_MONEY},
+                    # seizure
+                    "category": _KW, "detection_method": _KW, "concealment": {"type": "text"},
+                    "items": {"type": "nested", "properties": {
+                        "description": {"type": "text"}, "substance": {"type": "keyword", "normalizer": "bh_keyword"},
+                        "quantity": {"type": "double"}, "unit": _KW, "estimated_value": _MONEY}},
+                    "persons": _TRAVELLER, "documents": _DOCUMENT, "phone_numbers": _KW, "case_reference": _KW,
+                    # biometric
+                    "captured_at": _DATE, "quality": {"type": "integer"}, "crossing_event_id": _KW,
+                    "traveller_id": _KW,
+                    "template": {"properties": {
+                        "modality": _KW, "algorithm": _KW, "algorithm_version": _KW, "dimension": {"type": "integer"},
+                        **{_vector_field(m): {"type": "dense_vector", "dims": dims, "index": True, "similarity": "cosine"}
+                           for m, dims in VECTOR_DIMS.items()}}},
+                },
+            },
+        },
+    }
+
+
+def alerts_index(shards: int = 1, replicas: int = 0) -> dict:
+    return {
+        "settings": _settings(shards, replicas),
+        "mappings": {"dynamic": False, "properties": {
+            "alert_id": _KW, "created_at": _DATE, "alert_type": _KW, "severity": _KW, "event_id": _KW,
+            "event_kind": _KW, "occurred_at": _DATE, "port_locode": _KW, "subject": _NAME, "entry_id": _KW,
+            "source_list": _KW, "action_on_hit": _KW, "rule": _KW, "score": {"type": "float"},
+            "explanation": {"properties": {"feature": _KW, "weight": {"type": "float"}, "detail": {"type": "text"}}},
+            "path": _KW, "related_event_ids": _KW, "port_location": {"type": "geo_point"},
+            # triage, owned by the search API
+            "status": _KW, "assignee": _KW, "updated_at": _DATE,
+            "history": {"properties": {"at": _DATE, "by": _KW, "status": _KW, "assignee": _KW,
+                                       "note": {"type": "text"}}},
+        }},
+    }
+
+
+def watchlist_index(shards: int = 1, replicas: int = 0) -> dict:
+    return {
+        "settings": _settings(shards, replicas),
+        "mappings": {"dynamic": False, "_source": {"excludes": ["biometric_templates.vector"]}, "properties": {
+            "entry_id": _KW, "kind": _KW, "names": _NAME, "aliases": _NAME,
+            "identifiers": {"properties": {"scheme": _KW, "value": _KW, "country": _KW}},
+            "birth_dates": _KW, "nationalities": _KW, "sex": _KW, "document_status": _KW,
+            "biometric_templates": {"properties": {
+                "modality": _KW, "algorithm": _KW, "algorithm_version": _KW, "dimension": {"type": "integer"},
+                "vector": {"type": "float", "index": False, "doc_values": False}}},
+            "topics": _KW, "reason": {"type": "text"}, "action_on_hit": _KW, "valid_from": _DATE,
+            "valid_until": _DATE, "source_list": _KW, "updated_at": _DATE,
+        }},
+    }
+
+
+def audit_index() -> dict:
+    return {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+        "mappings": {"dynamic": "strict", "properties": {
+            "at": _DATE, "key_id": _KW, "role": _KW, "key_name": _KW, "client": _KW, "method": _KW,
+            "path": _KW, "action": _KW, "query": {"type": "flattened"}, "status": {"type": "integer"},
+            "results": {"type": "long"}, "record_ids": _KW}},
+    }
+
+
+def event_index_name(when: dt.datetime) -> str:
+    return f"{EVENTS_ALIAS}-{when.astimezone(dt.timezone.utc):%Y.%m}"
+
+
+def event_document(kind: str, datum: dict, now: dt.datetime | None = None) -> tuple[str, str, dict]:
+    """(index, id, document) for one event datum."""
+    when = datum["captured_at"] if kind == "biometrics" else datum["occurred_at"]
+    doc: dict[str, Any] = to_json(datum)
+    refs = event_entities(kind, datum)
+    people = [datum.get("traveller")] if kind == "crossings" else list(datum.get("persons") or [])
+    documents = [datum.get("document")] if kind != "seizures" else list(datum.get("documents") or [])
+    conveyance = datum.get("conveyance") or {}
+    port = port_info(datum.get("port_locode"))
+    doc.update({
+        "kind": KIND_NAMES[kind],
+        "@timestamp": to_json(when),
+        "indexed_at": to_json(now or dt.datetime.now(dt.timezone.utc)),
+        "entities": [r.key for r in refs],
+        "entity_types": sorted({r.type for r in refs}),
+        "names": [n for p in people if p for n in (p.get("given_names"), p.get("family_names"), p.get("names_latin")) if n],
+        "nationalities": sorted({p["nationality"] for p in people if p and p.get("nationality")}),
+        "document_numbers": [d["number"] for d in documents if d and d.get("number")],
+        "plates": [conveyance["vehicle_plate"]] if conveyance.get("vehicle_plate") else [],
+        "phones": sorted({r.key.split(":", 1)[1] for r in refs if r.type == "phone"}),
+    })
+    if kind == "biometrics":
+        template = doc["template"]
+        vector = template.pop("vector")
+        if VECTOR_DIMS.get(template["modality"]) == len(vector):
+            template[_vector_field(template["modality"])] = vector
+    if port:
+        doc.update({"port_name": port.name, "port_country": port.country,
+                    "port_location": {"lat": port.lat, "lon": port.lon}})
+    return event_index_name(when), datum["event_id"], doc
+
+
+def alert_document(datum: dict) -> tuple[str, str, dict]:
+    doc = to_json(datum)
+    port = port_info(datum.get("port_locode"))
+    if port:
+        doc["port_location"] = {"lat": port.lat, "lon": port.lon}
+    return ALERTS_ALIAS, datum["alert_id"], doc
+
+
+def watchlist_document(datum: dict) -> tuple[str, str, dict]:
+    return WATCHLIST_ALIAS, datum["entry_id"], to_json(datum)
