@@ -183,6 +183,29 @@ def ingest(host: Optional[str] = None, port: Optional[int] = None) -> None:
                 port=port or settings.ingest_port, log_level="info", access_log=False)
 
 
+@app.command("correlate")
+def correlate() -> None:
+    """Run a correlation worker (faust-streaming); workers share partitions through their group."""
+    from services.correlate.app import run
+    run(get_settings())
+
+
+@app.command("indexer")
+def indexer() -> None:
+    """Run the indexer: Kafka topics to Elasticsearch, bulk, idempotent."""
+    from services.search_api.indexer import run
+    run(get_settings())
+
+
+@app.command("search-api")
+def search_api(host: Optional[str] = None, port: Optional[int] = None) -> None:
+    """Run the investigators' search API and the operations dashboard."""
+    import uvicorn
+    settings = get_settings()
+    uvicorn.run("services.search_api.app:create_app", factory=True, host=host or settings.api_host,
+                port=port or settings.api_port, log_level="info", access_log=False)
+
+
 # --- watchlists and demo traffic -------------------------------------------------------------
 
 @watchlist_app.command("load")

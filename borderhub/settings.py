@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     ingest_produce_timeout: float = Field(30.0, description="Seconds to wait for Kafka to acknowledge a write.")
 
     # Correlation workers
-    correlate_exactly_once: bool = Field(
-        True, description="Kafka transactions: alerts and offsets commit together (else at-least-once).")
+    correlate_offset_reset: str = Field("earliest", description="Where a new worker group starts: earliest or latest.")
+    correlate_app_id: str = Field("borderhub-correlate", description="Consumer group (and faust app id) of the workers.")
     correlate_flood_window: int = Field(1000, description="Records watched by the dead-letter flood guard.")
     correlate_flood_ratio: float = Field(0.5, description="Share of dead letters in the window that stops a worker.")
     correlate_flood_min: int = Field(200, description="Fewest dead letters in the window before the guard may trip.")

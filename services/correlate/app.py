@@ -1,0 +1,175 @@
+"""The correlation worker (faust-streaming): every crossing, seizure and biometric capture is
+matched against the live watchlist; hits go to ``hub.alerts.v1``, undecodable or invalid
+records to ``hub.deadletter.v1`` with their original bytes.
+
+Delivery: an input record is acknowledged (and so its offset committed) only after the alerts
+and dead letters it produced were acknowledged by Kafka: nothing is lost. Alert ids are
+deterministic, so a record processed twice after a crash yields the same alert ids, which
+consumers collapse (the indexer stores one document per alert id). The stream buffer is bounded,
+so a slow matcher slows consumption instead of growing memory."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+
+import faust
+import mode
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog, SchemaRegistryClient
+from borderhub.domain.events import CHECKS
+from borderhub.settings import Settings
+from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS
+from services.correlate import outputs
+from services.correlate.watchlist_feed import WatchlistFeed
+
+log = logging.getLogger("borderhub.correlate")
+
+VALIDATED_HEADER = "borderhub-validated"
+
+EVENTS = Counter("borderhub_correlate_events_total", "Events correlated", ["topic", "outcome"])
+ALERTS_TOTAL = Counter("borderhub_alerts_total", "Alerts raised", ["list", "severity"])
+MATCH_SECONDS = Histogram("borderhub_correlate_match_seconds", "Time to match one event",
+                          buckets=(.0005, .001, .002, .005, .01, .02, .05, .1, .5))
+WATCHLIST_SIZE = Gauge("borderhub_watchlist_entries", "Entries in the worker's watchlist index")
+READY = Gauge("borderhub_correlate_ready", "1 once the watchlist is loaded and partitions are assigned")
+
+
+def create_app(settings: Settings, matcher=None) -> faust.App:
+    if matcher is None:
+        from services.correlate.matching.engine import Matcher
+        matcher = Matcher()
+    registry = SchemaRegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
+    codec = AvroCodec(SchemaCatalog(settings.schemas_dir), registry)
+    guard = outputs.FloodGuard(window=settings.correlate_flood_window, max_ratio=settings.correlate_flood_ratio,
+                               min_count=settings.correlate_flood_min)
+
+    datadir = settings.state_dir / "faust" / socket.gethostname()
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.correlate_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap.replace(',', ';kafka://')}",
+        store="memory://",
+        datadir=str(datadir),
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        # At-least-once with deterministic alert ids: a record replayed after a crash yields the
+        # same alert ids, and every consumer (the indexer) keeps one document per id. faust's
+        # exactly_once mode was measured to still emit replayed alerts after kill -9 here.
+        processing_guarantee="at_least_once",
+        stream_buffer_maxsize=2000,            # backpressure: at most this many records in flight
+        stream_ack_exceptions=False,           # an unexpected crash must not ack the record
+        broker_commit_every=500,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset=settings.correlate_offset_reset,
+        # A killed worker's partitions move to the survivors after this long, not a minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        topic_partitions=settings.topic_partitions,
+        web_enabled=False,
+    )
+    alerts_topic = app.topic(ALERTS, value_serializer="raw", key_serializer="raw", internal=False)
+    dead_topic = app.topic(DEADLETTER, value_serializer="raw", key_serializer="raw", internal=False)
+
+    async def send_dead_letter(reason: str, message, problems=None) -> None:
+        letter = outputs.dead_letter("correlate", reason, message.value, key=message.key, topic=message.topic,
+                                     partition=message.partition, offset=message.offset, problems=problems)
+        fut = await dead_topic.send(key=message.key or letter["dead_letter_id"].encode(),
+                                    value=codec.encode("deadletters", letter))
+        await fut
+        EVENTS.labels(message.topic, "dead_letter").inc()
+
+    def on_bad_watchlist_record(record, reason: str) -> None:
+        letter = outputs.dead_letter("correlate", reason, record.value, key=record.key, topic=record.topic,
+                                     partition=record.partition, offset=record.offset)
+        app.loop.create_task(dead_topic.send(key=record.key or b"", value=codec.encode("deadletters", letter)))
+
+    def upsert(entry: dict) -> None:
+        matcher.upsert(entry)
+        WATCHLIST_SIZE.set(len(matcher))
+
+    def remove(entry_id: str) -> None:
+        matcher.remove(entry_id)
+        WATCHLIST_SIZE.set(len(matcher))
+
+    feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record)
+    app.borderhub_feed = feed
+    app.borderhub_matcher = matcher
+
+    class WatchlistService(mode.Service):
+        """Follows the watchlist topic for the worker's whole life (not restarted on rebalance)."""
+
+        @mode.Service.task
+        async def _follow(self) -> None:
+            try:
+                await feed.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # without the watchlist the worker must not process events
+                log.exception("watchlist feed failed")
+                await app.crash(exc)
+
+    app.service(WatchlistService)
+
+    @app.timer(1.0)
+    async def report_readiness() -> None:
+        READY.set(1 if feed.ready.is_set() and app.consumer.assignment() else 0)
+
+    async def correlate(kind: str, event) -> None:
+        message = event.message
+        try:
+            datum = codec.decode(message.value, reader=kind)
+        except DecodeError as exc:
+            await send_dead_letter(str(exc), message)
+            guard.record(True)
+            return
+        headers = dict(message.headers or [])
+        if VALIDATED_HEADER not in headers:  # published straight to Kafka, not through the gateway
+            problems = CHECKS[kind](datum)
+            if problems:
+                await send_dead_letter(f"{len(problems)} problem(s): {problems[0].message}", message, problems)
+                guard.record(True)
+                return
+        guard.record(False)
+        await feed.ready.wait()
+        with MATCH_SECONDS.time():
+            matches = matcher.match_event(kind, datum)
+        now = dt.datetime.now(dt.timezone.utc)
+        pending = []
+        for match in matches:
+            alert = outputs.watchlist_alert(kind, datum, match, now)
+            pending.append(await alerts_topic.send(key=alert["alert_id"].encode(), value=codec.encode("alerts", alert)))
+            ALERTS_TOTAL.labels(match.source_list, alert["severity"]).inc()
+        for fut in pending:  # acked by Kafka before this record counts as processed
+            await fut
+        EVENTS.labels(message.topic, "alerted" if matches else "clear").inc()
+        await asyncio.sleep(0)  # matching is CPU-bound: let the consumer's heartbeats through
+
+    def make_agent(kind: str, topic_name: str):
+        topic = app.topic(topic_name, value_serializer="raw", key_serializer="raw", internal=False)
+
+        async def agent(stream):
+            async for event in stream.events():
+                try:
+                    await correlate(kind, event)
+                except outputs.DeadLetterFlood as exc:
+                    log.critical("stopping: %s", exc)
+                    await app.crash(exc)
+                    raise
+        agent.__name__ = f"correlate_{kind}"
+        app.agent(topic, name=f"correlate_{kind}")(agent)
+
+    for kind, topic_name in EVENT_TOPICS.items():
+        make_agent(kind, topic_name)
+    return app
+
+
+def run(settings: Settings) -> None:
+    from faust.worker import Worker
+    start_http_server(settings.correlate_metrics_port, addr=settings.correlate_metrics_host)
+    app = create_app(settings)
+    Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()

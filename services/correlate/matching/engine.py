@@ -1,0 +1,339 @@
+"""Matcher: events and FollowTheMoney query entities against the watchlist.
+
+``match_event(kind, event)`` splits an event into subjects (the traveller with their document,
+conveyance and phones; each person of a seizure; the seized documents, conveyance and phones;
+a biometric capture with its document), looks each up in the index, rejects cheaply what cannot
+reach its list's threshold, scores the rest and returns one ``Match`` per watchlist entry at or
+above its threshold, best first.
+
+``screen_entity(entity)`` does the same for one FtM entity (the ``borderhub screen`` batch);
+query entities are read with the same converter as the watchlist feed
+(``services.ingest.watchlist.entries_from_ftm``), so both sides see the same fields.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.ingest.watchlist import entries_from_ftm
+
+from .biometric import TemplateGallery
+from .identifiers import DOCUMENT_SCHEMES, identifier_key
+from .index import KIND_CODES, SEX_CODES, WatchlistIndex, query_name_keys
+from .names import blocking_keys
+from .scoring import (
+    DEFAULT_THRESHOLD,
+    W_DOB_FAR,
+    W_DOB_NEAR,
+    W_NAME,
+    W_NAT_AGREE,
+    W_SEX_AGREE,
+    W_SEX_CONFLICT,
+    Subject,
+    Thresholds,
+    biometric_contribution,
+    dob_bound,
+    make_subject,
+    score_entry,
+    to_millis,
+)
+
+__all__ = ["Match", "Matcher", "subjects_of_event"]
+
+_PERSON = KIND_CODES["PERSON"]
+_EVENT_KINDS = {
+    "crossing": "CROSSING", "crossings": "CROSSING",
+    "seizure": "SEIZURE", "seizures": "SEIZURE",
+    "biometric": "BIOMETRIC", "biometrics": "BIOMETRIC",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One watchlist entry an event (or query) matched, and why."""
+
+    entry_id: str
+    source_list: str
+    kind: str
+    score: float
+    explanation: list[dict[str, Any]]
+    action_on_hit: str
+    subject: str  # who or what is listed, in a few words
+    event_part: str = ""  # which part of the event matched: traveller, persons[0], documents, capture
+
+
+@dataclass(slots=True)
+class _Lookup:
+    subject: Subject
+    template: Mapping[str, Any] | None = None
+    biometric: dict[str, tuple[float, str]] = field(default_factory=dict)  # entry_id -> contribution
+
+
+def _event_kind(kind: str) -> str:
+    found = _EVENT_KINDS.get(kind.lower())
+    if found is None:
+        raise ValueError(f"unknown event kind {kind!r} (crossing, seizure or biometric)")
+    return found
+
+
+def _traveller_names(traveller: Mapping[str, Any]) -> list[str]:
+    printed = " ".join(x for x in (traveller.get("given_names"), traveller.get("family_names")) if x)
+    return [n for n in (printed, traveller.get("names_latin")) if n]
+
+
+def _person_subject(label: str, person: Mapping[str, Any], document: Mapping[str, Any] | None = None,
+                    conveyance: Mapping[str, Any] | None = None) -> Subject:
+    nationality = person.get("nationality") or (document or {}).get("issuing_country")
+    return make_subject(
+        label, names=_traveller_names(person), birth_dates=[person.get("date_of_birth")],
+        nationalities=[nationality], sex=person.get("sex"), phones=person.get("phone_numbers") or (),
+        documents=[(document.get("number"), document.get("issuing_country"))] if document else (),
+        **_conveyance_fields(conveyance),
+    )
+
+
+def _conveyance_fields(conveyance: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not conveyance:
+        return {}
+    return {
+        "plates": [(conveyance.get("vehicle_plate"), conveyance.get("vehicle_country"))],
+        "vins": [conveyance.get("vehicle_vin")], "imos": [conveyance.get("vessel_imo")],
+        "mmsis": [conveyance.get("vessel_mmsi")], "vessel_names": [conveyance.get("vessel_name")],
+    }
+
+
+def subjects_of_event(kind: str, event: Mapping[str, Any]) -> list[Subject]:
+    """The subjects an event is screened as (see module doc)."""
+    kind = _event_kind(kind)
+    if kind == "CROSSING":
+        return [_person_subject("traveller", event.get("traveller") or {}, event.get("document"),
+                                event.get("conveyance"))]
+    if kind == "SEIZURE":
+        subjects = [_person_subject(f"persons[{i}]", p) for i, p in enumerate(event.get("persons") or ())]
+        documents = [(d.get("number"), d.get("issuing_country")) for d in event.get("documents") or ()]
+        items = make_subject("seized items", documents=documents, phones=event.get("phone_numbers") or (),
+                             **_conveyance_fields(event.get("conveyance")))
+        return subjects + [items]
+    document = event.get("document")
+    return [make_subject("capture",
+                         documents=[(document.get("number"), document.get("issuing_country"))] if document else ())]
+
+
+def subject_keys(subject: Subject, index: WatchlistIndex | None = None,
+                 year_window: int | None = None) -> tuple[set[str], set[str]]:
+    """(identifier keys, name keys) of a subject, spelled as the index spells them; with the
+    index, name keys also cover listed tokens one edit away from the subject's. With a
+    year_window, a person's name keys only reach entries born that many years around the
+    subject's birth years (or of unknown birth)."""
+    strong: set[str] = set()
+    for number, _ in subject.documents:
+        strong.add(identifier_key("PASSPORT", number))
+    for plate, _ in subject.plates:
+        strong.add(identifier_key("VEHICLE_PLATE", plate))
+    for scheme, values in (("VIN", subject.vins), ("IMO", subject.imos), ("MMSI", subject.mmsis),
+                           ("PHONE", subject.phones)):
+        strong.update(identifier_key(scheme, v) for v in values)
+    for number, _ in subject.registrations:
+        strong.add(identifier_key("REGISTRATION_NUMBER", number))
+    weak: set[str] = set()
+    if subject.forms:
+        if subject.organisation:
+            vocabulary = index.org_vocabulary if index is not None else None
+            weak = {"o" + k for k in blocking_keys(subject.forms, vocabulary)}
+        else:
+            weak = blocking_keys(subject.forms, index.vocabulary if index is not None else None)
+            weak = query_name_keys(weak, (d[0] for d in subject.birth_dates), year_window)
+    return strong, weak
+
+
+class Matcher:
+    """The watchlist (index and biometric gallery) and the thresholds; matches events and
+    screening queries. Feed it every watchlist change with ``upsert`` / ``remove``."""
+
+    def __init__(self, *, default_threshold: float = DEFAULT_THRESHOLD,
+                 list_thresholds: Mapping[str, float] | None = None,
+                 biometric_thresholds: Mapping[str, float] | None = None,
+                 index: WatchlistIndex | None = None, gallery: TemplateGallery | None = None) -> None:
+        self.thresholds = Thresholds(default_threshold, list_thresholds)
+        self.index = index if index is not None else WatchlistIndex()
+        self.gallery = gallery if gallery is not None else TemplateGallery(biometric_thresholds)
+        self.year_window = self._year_window()
+
+    def _year_window(self) -> int | None:
+        """How far apart in birth years a namesake can still reach the lowest threshold: its
+        best score with a birth-year gap of 2-3 or more is known, so lookups need not return
+        namesakes born further apart (None: every namesake is a candidate)."""
+        best_other = W_NAME + W_NAT_AGREE + W_SEX_AGREE
+        lowest = self.thresholds.lowest
+        if lowest > best_other + W_DOB_NEAR:
+            return 1
+        if lowest > best_other + W_DOB_FAR:
+            return 3
+        return None
+
+    # ------------------------------------------------------------------ watchlist
+
+    def upsert(self, entry: Mapping[str, Any]) -> None:
+        self.index.upsert(entry)
+        templates = entry.get("biometric_templates") or ()
+        if templates or entry["entry_id"] in self.gallery:
+            self.gallery.set_templates(entry["entry_id"], templates)
+
+    def remove(self, entry_id: str) -> bool:
+        self.gallery.remove(entry_id)
+        return self.index.remove(entry_id)
+
+    def load(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Bulk load (start-up, or a whole feed)."""
+        def with_templates() -> Iterator[Mapping[str, Any]]:
+            for entry in entries:
+                if entry.get("biometric_templates"):
+                    self.gallery.set_templates(entry["entry_id"], entry["biometric_templates"])
+                yield entry
+        return self.index.extend(with_templates())
+
+    def load_ftm(self, lines: Iterable[str], source_list: str) -> list[str]:
+        """Load a FollowTheMoney watchlist (JSON lines); returns the errors of rejected lines."""
+        errors: list[str] = []
+        entries = []
+        for parsed in entries_from_ftm(lines, source_list):
+            if parsed.error:
+                errors.append(f"line {parsed.line_no}: {parsed.error}")
+            elif parsed.entry is not None:
+                entries.append(parsed.entry)
+        self.load(entries)
+        return errors
+
+    def get(self, entry_id: str) -> dict[str, Any] | None:
+        return self.index.get(entry_id)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    # ------------------------------------------------------------------ matching
+
+    def match_event(self, kind: str, event: Mapping[str, Any]) -> list[Match]:
+        """Matches of one event (a CrossingEvent, SeizureEvent or BiometricCapture datum)."""
+        event_kind = _event_kind(kind)
+        at = to_millis(event.get("captured_at" if event_kind == "BIOMETRIC" else "occurred_at"))
+        lookups = [_Lookup(s) for s in subjects_of_event(kind, event)]
+        if event_kind == "BIOMETRIC" and event.get("template"):
+            lookups[0].template = event["template"]
+        return self._match(lookups, at)
+
+    def match_subject(self, subject: Subject, at: Any = None,
+                      template: Mapping[str, Any] | None = None) -> list[Match]:
+        return self._match([_Lookup(subject, template)], to_millis(at))
+
+    def _match(self, lookups: list[_Lookup], at: int | None) -> list[Match]:
+        at = int(time.time() * 1000) if at is None else at
+        best: dict[str, Match] = {}
+        for lookup in lookups:
+            for match in self._match_one(lookup, at):
+                known = best.get(match.entry_id)
+                if known is None or match.score > known.score:
+                    best[match.entry_id] = match
+        return sorted(best.values(), key=lambda m: (-m.score, m.entry_id))
+
+    def _match_one(self, lookup: _Lookup, at: int) -> list[Match]:
+        subject = lookup.subject
+        index = self.index
+        strong_keys, weak_keys = subject_keys(subject, index, self.year_window)
+        strong, weak = index.lookup_split(strong_keys, weak_keys)
+        if lookup.template is not None:
+            for hit in self.gallery.search(lookup.template):
+                slot = index.slot(hit.entry_id)
+                if slot is not None:
+                    lookup.biometric[hit.entry_id] = biometric_contribution(hit.similarity, hit.threshold, hit.modality)
+                    strong.add(slot)
+            weak -= strong
+        candidates = [s for s in strong if self._in_window(s, at)]
+        candidates += [s for s in weak if self._in_window(s, at) and self._may_reach(s, subject)]
+        matches = []
+        for slot in candidates:
+            entry = index.prepared(slot)
+            score, features = score_entry(entry, subject, lookup.biometric.get(entry.entry_id))
+            if features and score >= self.thresholds.for_list(entry.source_list):
+                matches.append(Match(entry.entry_id, entry.source_list, entry.kind, score, features,
+                                     entry.action_on_hit, entry.subject_text(), subject.label))
+        return matches
+
+    def _in_window(self, slot: int, at: int) -> bool:
+        return self.index.valid_from[slot] <= at <= self.index.valid_until[slot]
+
+    def _may_reach(self, slot: int, subject: Subject) -> bool:
+        """Cheap rejection of a name-only candidate from the index columns: the best score it
+        could get, knowing its kind, birth years and sex, is below its list's threshold."""
+        index = self.index
+        if subject.organisation:
+            return index.kind[slot] == KIND_CODES["ORGANISATION"]
+        if index.kind[slot] != _PERSON:
+            return False
+        bound = W_NAME + W_NAT_AGREE + W_SEX_AGREE
+        year_lo = index.year_lo[slot]
+        if year_lo and subject.birth_dates:
+            year_hi = index.year_hi[slot]
+            bound += max(dob_bound(d[0], year_lo, year_hi) for d in subject.birth_dates)
+        else:
+            bound += 0.15  # the most a birth date can add
+        sex = index.sex[slot]
+        if sex and subject.sex and SEX_CODES.get(subject.sex) != sex:
+            bound += W_SEX_CONFLICT - W_SEX_AGREE
+        return bound >= self.thresholds.for_list(index.sources[index.source[slot]])
+
+    # ------------------------------------------------------------------ screening
+
+    def screen_entity(self, entity: Mapping[str, Any]) -> list[Match]:
+        """Matches of one FollowTheMoney entity (a dict as in FtM JSON lines)."""
+        subjects = list(self._ftm_subjects([json.dumps(entity)]))
+        return self._match([_Lookup(subjects[0][1])], None) if subjects and subjects[0][1] else []
+
+    def screen_ftm(self, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """The ``borderhub screen`` contract: one result per query entity (JSON lines), as
+        ``{"query_id", "matches": [{"entity_id", "score", "explanation"}]}``, best first.
+        Documents in the file join onto their holders as in the watchlist converter; lines that
+        list nothing (an Address, a Sanction) or cannot be read yield an empty result."""
+        for query_id, subject in self._ftm_subjects(lines):
+            matches = self._match([_Lookup(subject)], None) if subject is not None else []
+            yield screen_result(query_id, matches)
+
+    def _ftm_subjects(self, lines: Iterable[str]) -> Iterator[tuple[str, Subject | None]]:
+        lines = [line for line in lines if line.strip()]
+        for parsed in entries_from_ftm(lines, "query"):
+            entry = parsed.entry
+            if entry is None:
+                try:
+                    query_id = json.loads(lines[parsed.line_no - 1]).get("id", "")
+                except (ValueError, AttributeError):
+                    query_id = ""
+                yield str(query_id), None
+                continue
+            yield entry["entry_id"], subject_of_entry(entry)
+
+
+def subject_of_entry(entry: Mapping[str, Any]) -> Subject:
+    """A WatchlistEntry-shaped record (a converted FtM query entity) as a subject."""
+    by_scheme: dict[str, list[tuple[str, str | None]]] = {}
+    for ident in entry.get("identifiers") or ():
+        scheme = "DOCUMENT" if ident["scheme"] in DOCUMENT_SCHEMES else ident["scheme"]
+        by_scheme.setdefault(scheme, []).append((ident["value"], ident.get("country")))
+    kind = entry.get("kind")
+    names = [*(entry.get("names") or ()), *(entry.get("aliases") or ())]
+    return make_subject(
+        str(entry.get("entry_id") or "query"), names=[] if kind == "VESSEL" else names,
+        organisation=kind == "ORGANISATION", birth_dates=entry.get("birth_dates") or (),
+        nationalities=entry.get("nationalities") or (), sex=entry.get("sex"),
+        documents=by_scheme.get("DOCUMENT", ()), plates=by_scheme.get("VEHICLE_PLATE", ()),
+        vins=[v for v, _ in by_scheme.get("VIN", ())], imos=[v for v, _ in by_scheme.get("IMO", ())],
+        mmsis=[v for v, _ in by_scheme.get("MMSI", ())], phones=[v for v, _ in by_scheme.get("PHONE", ())],
+        vessel_names=names if kind == "VESSEL" else (), registrations=by_scheme.get("REGISTRATION_NUMBER", ()),
+    )
+
+
+def screen_result(query_id: str, matches: list[Match]) -> dict[str, Any]:
+    return {"query_id": query_id,
+            "matches": [{"entity_id": m.entry_id, "score": m.score, "explanation": m.explanation} for m in matches]}

@@ -1,0 +1,343 @@
+"""WatchlistIndex: watchlist entries by blocking key, fast and compact at a million entries.
+
+Layout
+------
+Every entry gets a *slot* (an int). Per slot the index keeps the entry as a marshalled
+``PreparedEntry`` tuple (a few hundred bytes; decoded only for candidates) and a few columns in
+``array``/``bytearray`` form for cheap rejection before any decoding: kind, birth-year range,
+sex, validity window, source list, alive flag.
+
+Postings (key -> slots) live in two places:
+
+* the *base*: two numpy arrays, 64-bit key hashes sorted and the slot of each posting, plus a
+  bucket table on the top bits of the hash. A lookup reads the bucket start and a fixed window
+  of the sorted keys for all the query's keys at once (one vectorised gather, about two cache
+  misses per key, where a plain binary search over tens of millions of keys costs ~20 misses).
+* the *overlay*: a dict of recent upserts, merged into the base (``compact``) when it grows.
+
+Keys are the identifier keys of ``identifiers.entry_identifier_keys`` and, for persons and
+organisations, the name blocking keys of ``names.blocking_keys``; the index also keeps the
+vocabulary of listed name tokens, with which a query's name keys tolerate a typo. Hashes are Python's string
+hash, so the index lives in one process (it is rebuilt from the compacted watchlist topic);
+a hash collision only adds a candidate that scoring then rejects.
+
+Removing or replacing an entry marks its slot dead: its postings stay until the next
+compaction and are skipped on lookup. Re-upserting an unchanged entry is a no-op, so a full
+reload of a feed does not grow the index.
+"""
+
+from __future__ import annotations
+
+import marshal
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from .identifiers import entry_identifier_keys
+from .names import TokenVocabulary, blocking_keys, key_units
+from .scoring import PreparedEntry, prepare_entry
+
+__all__ = ["KIND_CODES", "WatchlistIndex", "entry_keys"]
+
+KIND_CODES = {"UNKNOWN": 0, "PERSON": 1, "DOCUMENT": 2, "VEHICLE": 3, "VESSEL": 4, "PHONE": 5, "ORGANISATION": 6}
+SEX_CODES = {"M": 1, "F": 2}
+_MASK64 = (1 << 64) - 1
+_NEVER_BEFORE = -(1 << 63)
+_NEVER_AFTER = (1 << 63) - 1
+WINDOW = 16  # sorted keys read per query key; longer runs fall back to a binary search
+OVERLAY_LIMIT = 250_000  # postings held in the dict overlay before merging into the base
+DEAD_FRACTION = 0.25  # renumber slots once this share of them is dead
+
+
+NO_YEAR = "@-"
+
+
+def entry_keys(entry: PreparedEntry) -> set[str]:
+    """All lookup keys of an entry: identifiers, plus names for persons and organisations.
+
+    A person's name keys come twice: plain, for queries that give no birth date, and with the
+    birth year ("p:IFN|PTRF@1975"; "@-" when the entry has none), for queries that give one
+    and so only need namesakes born within a year or two, or of unknown birth."""
+    keys = entry_identifier_keys({"scheme": s, "value": v} for s, v, _, _ in entry.identifiers)
+    if entry.kind == "PERSON":
+        names = blocking_keys(entry.forms)
+        years = sorted({year for year, _, _ in entry.dates})
+        suffixes = [f"@{year}" for year in years] or [NO_YEAR]
+        keys |= names
+        keys.update(key + suffix for key in names for suffix in suffixes)
+    elif entry.kind == "ORGANISATION":
+        keys |= {"o" + k for k in blocking_keys(entry.forms)}
+    return keys
+
+
+def query_name_keys(name_keys: set[str], birth_years: Iterable[int], year_window: int | None) -> set[str]:
+    """The name keys a person query looks up: with its birth years +- year_window and the
+    entries of unknown birth; plain when it gives no year or year_window is None."""
+    years = set(birth_years)
+    if not years or year_window is None:
+        return name_keys
+    suffixes = {f"@{y + d}" for y in years for d in range(-year_window, year_window + 1)} | {NO_YEAR}
+    return {key + suffix for key in name_keys for suffix in suffixes}
+
+
+def key_hash(key: str) -> int:
+    return hash(key) & _MASK64
+
+
+class WatchlistIndex:
+    """Watchlist entries by entry id and by blocking key. Not thread-safe: one worker owns it."""
+
+    def __init__(self) -> None:
+        self._slot_of: dict[str, int] = {}
+        self._records: list[bytes | None] = []
+        self._alive = bytearray()
+        self.kind = bytearray()
+        self.sex = bytearray()
+        self.year_lo = array("h")
+        self.year_hi = array("h")
+        self.valid_from = array("q")
+        self.valid_until = array("q")
+        self.source = array("H")
+        self.sources: list[str] = []
+        self._source_code: dict[str, int] = {}
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._slots = np.empty(0, dtype=np.uint32)
+        self._shift = np.uint64(63)
+        self._bucket = np.zeros(3, dtype=np.int64)
+        self._overlay: dict[int, list[int]] = {}
+        self._overlay_postings = 0
+        self._dead = 0
+        self._window = np.arange(WINDOW, dtype=np.int64)
+        self.vocabulary = TokenVocabulary()  # name tokens of persons, for typo-tolerant queries
+        self.org_vocabulary = TokenVocabulary()
+
+    # ------------------------------------------------------------------ entries
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._slot_of
+
+    def get(self, entry_id: str) -> dict[str, Any] | None:
+        """The entry as upserted (template vectors excepted: the biometric gallery keeps them)."""
+        slot = self._slot_of.get(entry_id)
+        return None if slot is None else self.prepared(slot).to_entry()
+
+    def prepared(self, slot: int) -> PreparedEntry:
+        return PreparedEntry._make(marshal.loads(self._records[slot]))
+
+    def slot(self, entry_id: str) -> int | None:
+        return self._slot_of.get(entry_id)
+
+    def alive(self, slot: int) -> bool:
+        return bool(self._alive[slot])
+
+    def entry_ids(self) -> Iterator[str]:
+        return iter(self._slot_of)
+
+    def upsert(self, entry: Mapping[str, Any] | PreparedEntry) -> PreparedEntry:
+        """Add or replace an entry; it is found by the next lookup."""
+        prepared = entry if isinstance(entry, PreparedEntry) else prepare_entry(entry)
+        added = self._add(prepared)
+        if added is not None:
+            slot, keys = added
+            for key in keys:
+                self._overlay.setdefault(key_hash(key), []).append(slot)
+            self._overlay_postings += len(keys)
+            if self._overlay_postings > OVERLAY_LIMIT:
+                self.compact()
+        return prepared
+
+    def extend(self, entries: Iterable[Mapping[str, Any] | PreparedEntry]) -> int:
+        """Bulk upsert: postings go straight into one merge with the base. Returns the count."""
+        hashes = array("Q")
+        slots = array("I")
+        count = 0
+        for entry in entries:
+            prepared = entry if isinstance(entry, PreparedEntry) else prepare_entry(entry)
+            added = self._add(prepared)
+            count += 1
+            if added is not None:
+                slot, keys = added
+                hashes.extend(key_hash(k) for k in keys)
+                slots.extend([slot] * len(keys))
+        self._merge(np.frombuffer(hashes, dtype=np.uint64), np.frombuffer(slots, dtype=np.uint32))
+        return count
+
+    def remove(self, entry_id: str) -> bool:
+        """Delete an entry (a tombstone on the watchlist topic). False when it was not there."""
+        slot = self._slot_of.pop(entry_id, None)
+        if slot is None:
+            return False
+        self._kill(slot)
+        if self._dead > DEAD_FRACTION * max(1, len(self._records)) and self._dead > 10_000:
+            self.compact()
+        return True
+
+    def _kill(self, slot: int) -> None:
+        self._alive[slot] = 0
+        self._records[slot] = None
+        self._dead += 1
+
+    def _add(self, prepared: PreparedEntry) -> tuple[int, set[str]] | None:
+        record = marshal.dumps(tuple(prepared))
+        old = self._slot_of.get(prepared.entry_id)
+        if old is not None:
+            if self._records[old] == record:
+                return None  # unchanged: a reload of the same feed costs nothing
+            self._kill(old)
+        slot = len(self._records)
+        self._slot_of[prepared.entry_id] = slot
+        self._records.append(record)
+        self._alive.append(1)
+        self.kind.append(KIND_CODES.get(prepared.kind, 0))
+        self.sex.append(SEX_CODES.get(prepared.sex, 0))
+        years = [d[0] for d in prepared.dates]
+        self.year_lo.append(min(years) if years else 0)
+        self.year_hi.append(max(years) if years else 0)
+        self.valid_from.append(_NEVER_BEFORE if prepared.valid_from is None else prepared.valid_from)
+        self.valid_until.append(_NEVER_AFTER if prepared.valid_until is None else prepared.valid_until)
+        code = self._source_code.get(prepared.source_list)
+        if code is None:
+            code = self._source_code[prepared.source_list] = len(self.sources)
+            self.sources.append(prepared.source_list)
+        self.source.append(code)
+        if prepared.kind in ("PERSON", "ORGANISATION"):
+            vocabulary = self.vocabulary if prepared.kind == "PERSON" else self.org_vocabulary
+            for unit in key_units(prepared.forms):
+                vocabulary.add(unit)
+        return slot, entry_keys(prepared)
+
+    # ------------------------------------------------------------------ postings
+
+    def lookup(self, keys: Iterable[str]) -> set[int]:
+        """Slots of live entries sharing at least one key."""
+        strong, _ = self.lookup_split(keys, ())
+        return strong
+
+    def lookup_split(self, strong_keys: Iterable[str], weak_keys: Iterable[str]) -> tuple[set[int], set[int]]:
+        """Live slots found by a strong key (identifiers), and those found by weak keys (names)
+        only; one vectorised pass for both."""
+        hashes = [key_hash(k) for k in strong_keys]
+        n_strong = len(hashes)
+        hashes += [key_hash(k) for k in weak_keys]
+        strong: set[int] = set()
+        weak: set[int] = set()
+        if not hashes:
+            return strong, weak
+        if len(self._keys):
+            for row, slot in self._lookup_base(hashes):
+                (strong if row < n_strong else weak).add(slot)
+        if self._overlay:
+            for row, h in enumerate(hashes):
+                slots = self._overlay.get(h)
+                if slots:
+                    (strong if row < n_strong else weak).update(slots)
+        alive = self._alive
+        strong = {s for s in strong if alive[s]}
+        weak = {s for s in weak if alive[s] and s not in strong}
+        return strong, weak
+
+    def _lookup_base(self, hashes: list[int]) -> list[tuple[int, int]]:
+        """(query row, slot) of every base posting of the hashes."""
+        keys, n = self._keys, len(self._keys)
+        query = np.array(hashes, dtype=np.uint64)
+        top = (query >> self._shift).astype(np.int64)
+        starts = self._bucket[top]
+        ends = self._bucket[top + 1]
+        positions = starts[:, None] + self._window
+        np.minimum(positions, n - 1, out=positions)
+        hit = keys[positions] == query[:, None]
+        rows, cols = np.nonzero(hit)
+        out = list(zip(rows.tolist(), self._slots[positions[rows, cols]].tolist()))
+        # A key whose postings run past the window, or a bucket longer than the window.
+        spill = hit[:, -1] | ((ends - starts > WINDOW) & ~hit.any(axis=1))
+        if spill.any():
+            for row in np.flatnonzero(spill).tolist():
+                lo = int(np.searchsorted(keys, query[row], "left"))
+                hi = int(np.searchsorted(keys, query[row], "right"))
+                out.extend((row, slot) for slot in self._slots[lo:hi].tolist())
+        return out
+
+    def compact(self) -> None:
+        """Merge the overlay into the base, drop postings of dead slots, and renumber slots when
+        many are dead."""
+        if self._overlay:
+            counts = [len(v) for v in self._overlay.values()]
+            hashes = np.repeat(np.fromiter(self._overlay.keys(), dtype=np.uint64, count=len(counts)), counts)
+            slots = np.fromiter((s for v in self._overlay.values() for s in v), dtype=np.uint32, count=sum(counts))
+            self._overlay = {}
+            self._overlay_postings = 0
+        else:
+            hashes = np.empty(0, dtype=np.uint64)
+            slots = np.empty(0, dtype=np.uint32)
+        self._merge(hashes, slots)
+        if self._dead > DEAD_FRACTION * max(1, len(self._records)):
+            self._renumber()
+
+    def _merge(self, hashes: np.ndarray, slots: np.ndarray) -> None:
+        alive = np.frombuffer(bytes(self._alive), dtype=np.uint8).astype(bool) if self._alive else np.zeros(0, bool)
+        base_keys, base_slots = self._keys, self._slots
+        if self._dead and len(base_slots):
+            live = alive[base_slots]
+            base_keys, base_slots = base_keys[live], base_slots[live]
+        if len(slots):
+            live = alive[slots]
+            hashes, slots = hashes[live], slots[live]
+            order = np.argsort(hashes, kind="stable")
+            hashes, slots = hashes[order], slots[order]
+            if len(base_keys) > 4 * len(hashes):
+                # Few new postings: insert them in place, linear in the base size.
+                where = np.searchsorted(base_keys, hashes)
+                base_keys = np.insert(base_keys, where, hashes)
+                base_slots = np.insert(base_slots, where, slots)
+            else:
+                base_keys = np.concatenate([base_keys, hashes])
+                base_slots = np.concatenate([base_slots, slots])
+                order = np.argsort(base_keys, kind="stable")
+                base_keys, base_slots = base_keys[order], base_slots[order]
+        self._set_base(base_keys, base_slots)
+
+    def _set_base(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        self._keys, self._slots = keys, slots
+        # About four postings per bucket: the window then covers a bucket nearly always.
+        bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) / 4 + 1))))
+        self._shift = np.uint64(64 - bits)
+        top = (keys >> self._shift).astype(np.int64)
+        counts = np.bincount(top, minlength=1 << bits)
+        self._bucket = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def _renumber(self) -> None:
+        """Give live entries consecutive slots again (after many removals or replacements)."""
+        alive = np.frombuffer(bytes(self._alive), dtype=np.uint8).astype(bool)
+        new_slot = np.cumsum(alive, dtype=np.int64) - 1
+        keep = np.flatnonzero(alive)
+        self._records = [self._records[i] for i in keep]
+        for name in ("kind", "sex"):
+            column = getattr(self, name)
+            setattr(self, name, bytearray(column[i] for i in keep))
+        for name in ("year_lo", "year_hi", "valid_from", "valid_until", "source"):
+            column = getattr(self, name)
+            setattr(self, name, array(column.typecode, (column[i] for i in keep)))
+        self._alive = bytearray(b"\x01" * len(keep))
+        self._slot_of = {eid: int(new_slot[s]) for eid, s in self._slot_of.items()}
+        self._dead = 0
+        slots = new_slot[self._slots].astype(np.uint32)  # postings of dead slots were dropped by _merge
+        self._set_base(self._keys, slots)
+
+    # ------------------------------------------------------------------ facts
+
+    def stats(self) -> dict[str, int]:
+        postings_bytes = self._keys.nbytes + self._slots.nbytes + self._bucket.nbytes
+        return {
+            "entries": len(self),
+            "slots": len(self._records),
+            "dead_slots": self._dead,
+            "base_postings": int(len(self._keys)),
+            "overlay_postings": self._overlay_postings,
+            "postings_bytes": int(postings_bytes),
+            "record_bytes": sum(len(r) for r in self._records if r is not None),
+        }

@@ -1,0 +1,590 @@
+"""Names as comparable ASCII tokens: normalisation across scripts, blocking keys, similarity.
+
+A name is turned into one or more *forms*: lowercase ASCII tokens joined by single spaces, in
+the order written. A form that came from a script written without vowels or with a loose
+romanisation (Arabic, Hebrew, Hangul) starts with ``~``: its tokens are compared by consonant
+skeleton as well ("mhmd" from محمد against "mohammed"). Several forms exist when one name has
+several accepted romanisations: rigour's transliteration and the ICAO 9303 one printed in
+machine readable zones (Юрий -> "yury" and "iurii", Müller -> "muller" and "mueller").
+
+Comparison is order-free (``FAMILY, Given`` against ``Given Family``), tolerates missing middle
+names and dropped second surnames (extra tokens on one side cost little), typos (edit distance),
+spelling variants (rigour's name symbols, phonetic and skeleton keys, a small table of surname
+romanisations) and split or joined syllables ("Jin Ping" / "Jinping").
+
+Blocking keys pair two tokens of a name, so a lookup finds names sharing two tokens rather than
+every holder of a common given name; each pair is keyed by metaphone and by skeleton. Typos are
+handled on the query side: a query token also keys as the listed tokens one edit away from it
+(``TokenVocabulary``), which costs lookup time but no index memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+from rapidfuzz.distance import OSA
+from rigour.names import NameTypeTag, analyze_names, remove_org_types, remove_person_prefixes, tokenize_name
+from rigour.text.phonetics import metaphone
+from rigour.text.scripts import text_scripts
+from rigour.text.translit import ascii_text
+
+from borderhub.domain.mrz import name_tokens as icao_latin_tokens
+
+__all__ = [
+    "LOOSE",
+    "NameComparison",
+    "TokenVocabulary",
+    "blocking_keys",
+    "compare_forms",
+    "key_units",
+    "name_forms",
+    "name_similarity",
+    "org_forms",
+    "skeleton",
+    "token_similarity",
+]
+
+LOOSE = "~"  # prefix of a form whose tokens may lack vowels or follow a loose romanisation
+
+# Connecting words that carry no identity: they neither count in coverage nor make keys.
+PARTICLES = frozenset(
+    "al el ul ad ash at bin ben ibn bint binti bn bnt abu da das de del della der des di do dos du "
+    "e la le van von y zu ter den ten st".split()
+)
+ORG_STOPWORDS = frozenset("the of and for in at a an de du des la le el et und der die das".split())
+
+# Romanisations of one surname that neither spelling rules nor edit distance join (Wade-Giles,
+# Cantonese and pinyin; Korean McCune-Reischauer, Revised Romanization and passport habits).
+# Every spelling maps to the first of its group, for blocking keys and similarity.
+_VARIANT_GROUPS = [
+    "zhang chang cheung",
+    "wang wong",
+    "chen chan chin",
+    "liu lau lao",
+    "huang hwang wong",
+    "zhao chao chiu",
+    "zhou chou chow",
+    "xu hsu tsui hui",
+    "sun suen",
+    "zhu chu chue",
+    "guo kuo kwok",
+    "he ho",
+    "lin lam",
+    "luo lo law",
+    "gao kao ko",
+    "zheng cheng",
+    "liang leung",
+    "xie hsieh tse",
+    "deng teng tang",
+    "feng fung",
+    "cao tsao tso",
+    "yang yeung",
+    "ye yeh yip",
+    "cai tsai choy",
+    "xiao hsiao siu",
+    "jiang chiang",
+    "zeng tseng tsang",
+    "kim gim",
+    "lee yi rhee i rhie",
+    "park bak pak bag",
+    "choi choe",
+    "jung jeong chung",
+    "kang gang",
+    "cho jo",
+    "yoon yun",
+    "jang",
+    "lim im rim",
+    "oh o",
+    "seo suh",
+    "shin sin",
+    "kwon gwon",
+    "ahn an",
+    "yoo yu ryu lyu",
+    "jeon jun chun",
+    "moon mun",
+    "son sohn",
+    "bae pae",
+    "baek paek paik",
+    "heo hur huh",
+    "noh roh no",
+]
+VARIANTS: dict[str, str] = {}
+for _group in _VARIANT_GROUPS:
+    _spellings = _group.split()
+    for _s in _spellings:
+        VARIANTS.setdefault(_s, _spellings[0])
+
+# ICAO 9303 Part 3 transliteration of Cyrillic, as machine readable zones print it.
+_ICAO_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e", "є": "ie",
+    "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m",
+    "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ў": "u", "ф": "f",
+    "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "",
+    "э": "e", "ю": "iu", "я": "ia",
+}
+_UKRAINIAN_LETTERS = set("єіїґ")  # ICAO writes Г as H for Ukrainian and Belarusian names
+_ABJAD_SCRIPTS = {"Arabic", "Hebrew", "Syriac", "Thaana"}
+_CJK_SCRIPTS = {"Han", "Hangul", "Hiragana", "Katakana"}
+# Two-character family names; any other Chinese or Korean name starts with a one-character one.
+_COMPOUND_SURNAMES = {"欧阳", "司马", "诸葛", "上官", "司徒", "夏侯", "皇甫", "东方", "남궁", "황보", "선우", "제갈", "독고"}
+
+# Token similarities for evidence other than spelling distance.
+SIM_VARIANT = 0.95  # same surname in another romanisation (table above)
+SIM_SYMBOL = 0.92  # rigour maps both spellings to one name (Wikidata-derived symbols)
+SIM_SKELETON = 0.90  # same consonant skeleton, one side from a loose script
+SIM_SHORT_SKELETON = 0.80  # one consonant in common, short tokens (علي "aly" / "ali")
+SIM_NEAR_SKELETON = 0.75  # skeletons one edit apart
+SIM_PHONETIC = 0.88  # same metaphone
+SIM_INITIAL = 0.75  # an initial against a name starting with it
+MIN_TOKEN_SIM = 0.5  # below this two tokens are not aligned at all
+
+
+# ---------------------------------------------------------------------------- normalisation
+
+def _ascii_lower(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+@lru_cache(maxsize=65536)
+def _translit_token(token: str) -> str:
+    """One token in any script to lowercase a-z (per token, so results cache well)."""
+    return _ascii_lower(ascii_text(token))
+
+
+def _icao_cyrillic(token: str, ukrainian: bool) -> str:
+    out = []
+    for ch in token.lower():
+        if ch == "г" and ukrainian:
+            out.append("h")
+        else:
+            out.append(_ICAO_CYRILLIC.get(ch, ch))
+    return _ascii_lower(ascii_text("".join(out)))
+
+
+def _split_article(token: str) -> list[str]:
+    # Arabic writes the article joined to the name: الحسن -> "alhsn" is "al" + "hsn".
+    if token.startswith("al") and len(token) > 4:
+        return ["al", token[2:]]
+    return [token]
+
+
+def _arabic_letters(token: str) -> str:
+    """Letters whose Latin rendering is a vowel where transliteration gives none or a
+    consonant: ain (عمر Omar, علي Ali) as alef, ta marbuta (فاطمة Fatima) as a silent h, waw
+    inside a word (منصور Mansour) as u."""
+    token = token.replace("ع", "ا").replace("ة", "ه")
+    return token[:1] + token[1:].replace("و", "u")
+
+
+def _cjk_tokens(tokens: list[str]) -> list[str]:
+    """Han and Hangul names: one romanised token per written word; a name written as one word
+    is split into the family name (first character, or a known two-character one) and the given
+    name, whose syllables are joined as passports print them (習近平 -> xi, jinping)."""
+    if len(tokens) == 1 and len(tokens[0]) >= 2 and not tokens[0].isascii():
+        word = tokens[0]
+        cut = 2 if word[:2] in _COMPOUND_SURNAMES and len(word) > 2 else 1
+        parts = [word[:cut], word[cut:]]
+    else:
+        parts = tokens
+    out = []
+    for part in parts:
+        joined = "".join(_translit_token(ch) for ch in part)
+        if joined:
+            out.append(joined)
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def name_forms(text: str) -> tuple[str, ...]:
+    """The comparable forms of a person's name (see module doc); empty when nothing is left."""
+    text = remove_person_prefixes(text.strip()) if text else ""
+    if not text:
+        return ()
+    raw = tokenize_name(text)
+    if text.isascii():
+        forms = [[_ascii_lower(t) for t in raw]]
+        loose = False
+    else:
+        scripts = text_scripts(text)
+        loose = bool(scripts & (_ABJAD_SCRIPTS | {"Hangul"}))
+        if scripts & _CJK_SCRIPTS:
+            forms = [_cjk_tokens(raw)]
+        elif scripts & _ABJAD_SCRIPTS:
+            forms = [[part for t in raw for part in _split_article(_translit_token(_arabic_letters(t)))]]
+        elif "Cyrillic" in scripts:
+            ukrainian = bool(_UKRAINIAN_LETTERS & set(text.lower()))
+            forms = [[_translit_token(t) for t in raw], [_icao_cyrillic(t, ukrainian) for t in raw]]
+        else:
+            forms = [[_translit_token(t) for t in raw]]
+            if "Latin" in scripts:
+                # ICAO folds Ä to AE, Ø to OE...: the MRZ spelling of the same name.
+                forms.append([t.lower() for t in icao_latin_tokens(text, icao=True)])
+    out: list[str] = []
+    for tokens in forms:
+        tokens = [t for t in tokens if t]
+        if tokens:
+            form = (LOOSE if loose else "") + " ".join(tokens)
+            if form not in out:
+                out.append(form)
+    return tuple(out)
+
+
+@lru_cache(maxsize=100_000)
+def org_forms(text: str) -> tuple[str, ...]:
+    """Forms of an organisation's name: legal-form words (LLC, Limited, JSC...) removed."""
+    core = remove_org_types(text) or text
+    out = []
+    for form in name_forms(core) or name_forms(text):
+        tokens = [t for t in form.lstrip(LOOSE).split() if t not in ORG_STOPWORDS]
+        if tokens:
+            out.append((LOOSE if form.startswith(LOOSE) else "") + " ".join(tokens))
+    return tuple(dict.fromkeys(out))
+
+
+def without_article(token: str) -> str | None:
+    """"alotaibi" -> "otaibi": the Arabic article written joined to a Latin name. Only ever an
+    extra variant of the token ("Alberto" keeps matching "Alberto")."""
+    if len(token) >= 6 and token[:2] in ("al", "el"):
+        return token[2:]
+    return None
+
+
+@lru_cache(maxsize=200_000)
+def _content_tokens(form: str) -> tuple[bool, list[str]]:
+    loose = form.startswith(LOOSE)
+    tokens = (form[1:] if loose else form).split()
+    content = [t for t in tokens if t not in PARTICLES]
+    return loose, content or tokens
+
+
+# ---------------------------------------------------------------------------- keys
+
+_DIGRAPHS = (("tsch", "j"), ("sch", "s"), ("ph", "f"), ("kh", "k"), ("gh", "g"), ("sh", "s"), ("zh", "j"),
+             ("ch", "j"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("x", "ks"))
+_SKELETON_MAP = str.maketrans({"q": "g", "k": "g", "c": "g", "t": "d", "p": "b", "r": "l", "z": "s", "v": "b",
+                               "w": "b", "h": "g", "a": None, "e": None, "i": None, "o": None, "u": None,
+                               "y": None})
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(token: str) -> str:
+    """Consonant skeleton: vowels and y dropped; voiced/voiceless, r/l, v/w and g/h (Ukrainian
+    Г is H, Russian G) merged; German and English digraphs folded; doubles collapsed. Equal for محمد ("mhmd") and "mohammed", 김정은 and "kim jong un"."""
+    t = VARIANTS.get(token, token)
+    for digraph, single in _DIGRAPHS:
+        t = t.replace(digraph, single)
+    t = t.translate(_SKELETON_MAP)
+    return re.sub(r"(.)\1+", r"\1", t)
+
+
+@lru_cache(maxsize=200_000)
+def phonetic(token: str) -> str:
+    token = VARIANTS.get(token, token)
+    return metaphone(token) or token
+
+
+def _units(tokens: list[str]) -> list[tuple[str, int, int]]:
+    """Tokens plus joined neighbours when one is syllable-short ("jin ping" -> "jinping"),
+    each as (text, first index, last index)."""
+    units = [(t, i, i) for i, t in enumerate(tokens)]
+    for i in range(len(tokens) - 1):
+        if min(len(tokens[i]), len(tokens[i + 1])) <= 4:
+            units.append((tokens[i] + tokens[i + 1], i, i + 1))
+    return units
+
+
+MAX_KEY_TOKENS = 6
+MIN_EXPAND_LENGTH = 4  # shorter tokens have too many one-edit neighbours to be worth it
+MAX_NEIGHBOURS = 10
+
+
+def key_units(forms: Iterable[str]) -> list[str]:
+    """Every token and joined pair the keys of these forms are made of (the entry side of
+    ``TokenVocabulary``)."""
+    out: list[str] = []
+    for form in forms:
+        _, tokens = _content_tokens(form)
+        out.extend(u for u, _, _ in _units(tokens[:MAX_KEY_TOKENS]))
+    return out
+
+
+class TokenVocabulary:
+    """The name tokens of the listed entries, searchable by one edit (a deletion dictionary, as
+    in SymSpell): a query token with a typo is expanded to the listed tokens one edit away, so
+    the pair keys of "Guenter Kein" include those of "Guenter Klein". Entries are keyed on their
+    own tokens only; the tolerance costs query time, not index memory."""
+
+    def __init__(self) -> None:
+        self._tokens: set[str] = set()
+        self._by_deletion: dict[str, list[str]] = {}
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def add(self, token: str) -> None:
+        if token in self._tokens or len(token) < MIN_EXPAND_LENGTH - 1:
+            return
+        self._tokens.add(token)
+        for variant in _deletions(token):
+            self._by_deletion.setdefault(variant, []).append(token)
+        self._cache.clear()  # a new token may be someone's neighbour
+
+    def neighbours(self, token: str) -> tuple[str, ...]:
+        """The token itself, then, when it is not a listed token, the listed tokens one edit
+        (insertion, deletion, substitution, transposition) away."""
+        found = self._cache.get(token)
+        if found is not None:
+            return found
+        near: set[str] = set()
+        # A listed token is taken as spelled: its neighbours would mostly be other names.
+        if len(token) >= MIN_EXPAND_LENGTH and token not in self._tokens:
+            for variant in _deletions(token):
+                for listed in self._by_deletion.get(variant, ()):
+                    if listed != token and OSA.distance(token, listed, score_cutoff=1) <= 1:
+                        near.add(listed)
+        # Deterministic choice when there are many: those sharing the longest start first.
+        ranked = sorted(near, key=lambda t: (-_common_prefix(token, t), t))
+        found = (token, *ranked[:MAX_NEIGHBOURS])
+        if len(self._cache) > 200_000:
+            self._cache.clear()
+        self._cache[token] = found
+        return found
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _deletions(token: str) -> set[str]:
+    return {token, *(token[:i] + token[i + 1:] for i in range(len(token)))}
+
+
+def _codes(units: Iterable[str]) -> tuple[set[str], set[str]]:
+    variants = list(units)
+    variants += [bare for bare in map(without_article, variants) if bare]
+    return {phonetic(v) for v in variants}, {skeleton(v) or v for v in variants}
+
+
+def _pair_keys(a: tuple[set[str], set[str]], b: tuple[set[str], set[str]], keys: set[str]) -> None:
+    for pa in a[0]:
+        for pb in b[0]:
+            keys.add("p:" + (pa + "|" + pb if pa <= pb else pb + "|" + pa))
+    for sa in a[1]:
+        for sb in b[1]:
+            keys.add("s:" + (sa + "|" + sb if sa <= sb else sb + "|" + sa))
+
+
+def _form_keys(form: str, keys: set[str], vocabulary: TokenVocabulary | None) -> None:
+    _, tokens = _content_tokens(form)
+    tokens = tokens[:MAX_KEY_TOKENS]
+    if len(tokens) == 1:
+        found = vocabulary.neighbours(tokens[0]) if vocabulary is not None else tokens
+        phonetics, skeletons = _codes(found)
+        keys.update("m:" + c for c in phonetics | skeletons)
+        return
+    units = _units(tokens)
+    exact = [_codes((u,)) for u, _, _ in units]
+    # One typo at a time: a pair keys as (token, neighbours of the other) both ways.
+    near = [_codes(vocabulary.neighbours(u)) if vocabulary is not None else None for u, _, _ in units]
+    for (x, (_, ai, aj)), (y, (_, bi, bj)) in combinations(enumerate(units), 2):
+        if not (aj < bi or bj < ai):
+            continue  # overlapping units ("jinping" with "jin")
+        _pair_keys(exact[x], exact[y], keys)
+        if vocabulary is not None:
+            _pair_keys(exact[x], near[y], keys)
+            _pair_keys(near[x], exact[y], keys)
+
+
+def blocking_keys(forms: Iterable[str], vocabulary: TokenVocabulary | None = None) -> set[str]:
+    """Name blocking keys of forms (of one or several names). Each key pairs two tokens of a
+    name, by metaphone ("p:") and by consonant skeleton ("s:"); a single-token name has "m:"
+    keys. Entries are keyed without a vocabulary; a query passes the index's vocabulary so its
+    tokens also key as their listed one-edit neighbours."""
+    keys: set[str] = set()
+    for form in forms:
+        _form_keys(form, keys, vocabulary)
+    return keys
+
+
+# ---------------------------------------------------------------------------- similarity
+
+@lru_cache(maxsize=100_000)
+def _symbols(token: str) -> frozenset[str]:
+    """rigour's name symbols (Wikidata name items) of one token: shared symbols mean the two
+    spellings are one name (Yury / Iurii, Mikhail / Michael, Hussein / Husayn)."""
+    found: set[str] = set()
+    for name in analyze_names(NameTypeTag.PER, [token]):
+        for span in name.spans:
+            if span.symbol.category.value in ("NAME", "NICK"):
+                found.add(span.symbol.id)
+    return frozenset(found)
+
+
+def _edit_budget(length: int) -> int:
+    return 1 if length <= 5 else 2 if length <= 9 else 3
+
+
+@lru_cache(maxsize=500_000)
+def token_similarity(a: str, b: str, loose: bool = False) -> float:
+    """Similarity in [0, 1] of two ASCII tokens; loose also compares consonant skeletons.
+    A joined Arabic article ("alotaibi") is tried off as well."""
+    best = _token_similarity(a, b, loose)
+    if best < 1.0:
+        bare_a, bare_b = without_article(a), without_article(b)
+        if bare_a:
+            best = max(best, _token_similarity(bare_a, b, loose))
+        if bare_b:
+            best = max(best, _token_similarity(a, bare_b, loose))
+    return best
+
+
+def _token_similarity(a: str, b: str, loose: bool) -> float:
+    if a == b:
+        return 1.0
+    la, lb = len(a), len(b)
+    if la == 1 or lb == 1:
+        return SIM_INITIAL if a[0] == b[0] else 0.0
+    if VARIANTS.get(a, a) == VARIANTS.get(b, b):
+        return SIM_VARIANT
+    longest = max(la, lb)
+    best = 0.0
+    distance = OSA.distance(a, b, score_cutoff=_edit_budget(longest))
+    if distance <= _edit_budget(longest):
+        best = 1.0 - distance / longest
+    if best < SIM_SYMBOL and _symbols(a) & _symbols(b):
+        best = SIM_SYMBOL
+    if best < SIM_PHONETIC and min(la, lb) >= 3 and phonetic(a) == phonetic(b):
+        best = SIM_PHONETIC
+    if loose and best < SIM_SKELETON:
+        sa, sb = skeleton(a), skeleton(b)
+        if sa == sb and (len(sa) >= 2 or (sa and longest <= 6)):
+            best = SIM_SKELETON if len(sa) >= 2 else SIM_SHORT_SKELETON
+        elif min(len(sa), len(sb)) >= 3 and OSA.distance(sa, sb, score_cutoff=1) <= 1:
+            best = max(best, SIM_NEAR_SKELETON)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class NameComparison:
+    score: float
+    query: str
+    entry: str
+    pairs: tuple[tuple[str, str, float], ...]  # aligned query and entry text, similarity
+    extra_query: tuple[str, ...]
+    extra_entry: tuple[str, ...]
+
+    def detail(self) -> str:
+        aligned = ", ".join(f"{q}={e}" if s == 1.0 else f"{q}~{e} {s:.2f}" for q, e, s in self.pairs)
+        text = f"'{self.query.lstrip(LOOSE)}' vs '{self.entry.lstrip(LOOSE)}': {aligned or 'nothing aligned'}"
+        extras = [*self.extra_query, *self.extra_entry]
+        if extras:
+            text += f"; unmatched {' '.join(extras)}"
+        return text
+
+
+NO_MATCH = NameComparison(0.0, "", "", (), (), ())
+# Coverage of the shorter name counts most: a missing middle name or second surname on one side
+# costs little, a token of the shorter name left unmatched costs a lot.
+SHORT_SIDE_WEIGHT = 0.8
+SINGLE_TOKEN_CAP = 0.6  # two multi-token names that agree on one token only
+MONONYM_FACTOR = 0.9  # single-token names against each other: weaker evidence
+
+
+@lru_cache(maxsize=200_000)
+def compare_forms(query: str, entry: str) -> NameComparison:
+    """Align the tokens of two forms (order-free, joined syllables allowed) and score them."""
+    q_loose, qt = _content_tokens(query)
+    e_loose, et = _content_tokens(entry)
+    if not qt or not et:
+        return NO_MATCH
+    loose = q_loose or e_loose
+    candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
+    for i, a in enumerate(qt):
+        for j, b in enumerate(et):
+            s = token_similarity(a, b, loose) if a <= b else token_similarity(b, a, loose)
+            if s >= MIN_TOKEN_SIM:
+                candidates.append((s, 1, (i,), (j,)))
+    # A name written in one word on one side and two on the other ("jinping" / "jin ping").
+    for side_tokens, other, is_query in ((qt, et, True), (et, qt, False)):
+        for i in range(len(side_tokens) - 1):
+            a, b = side_tokens[i], side_tokens[i + 1]
+            if min(len(a), len(b)) > 4:
+                continue
+            joined = a + b
+            for j, c in enumerate(other):
+                s = token_similarity(joined, c, loose) if joined <= c else token_similarity(c, joined, loose)
+                if s >= 0.8:
+                    pair = ((i, i + 1), (j,)) if is_query else ((j,), (i, i + 1))
+                    candidates.append((s, 2, *pair))
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    used_q: set[int] = set()
+    used_e: set[int] = set()
+    pairs = []
+    q_cover = e_cover = 0.0
+    for s, _, qi, ej in candidates:
+        if used_q.intersection(qi) or used_e.intersection(ej):
+            continue
+        used_q.update(qi)
+        used_e.update(ej)
+        q_cover += s * len(qi)
+        e_cover += s * len(ej)
+        pairs.append((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s))
+    nq, ne = len(qt), len(et)
+    cov_q, cov_e = q_cover / nq, e_cover / ne
+    if nq == 1 and ne == 1:
+        score = cov_q * MONONYM_FACTOR
+    else:
+        score = SHORT_SIDE_WEIGHT * max(cov_q, cov_e) + (1 - SHORT_SIDE_WEIGHT) * min(cov_q, cov_e)
+        if len(used_q) < 2 and len(used_e) < 2:
+            score = min(score, SINGLE_TOKEN_CAP)
+    return NameComparison(
+        round(score, 4), query, entry, tuple(pairs),
+        tuple(t for i, t in enumerate(qt) if i not in used_q),
+        tuple(t for j, t in enumerate(et) if j not in used_e),
+    )
+
+
+def _quick_overlap(query: str, entry: str) -> int:
+    # Shared skeletons: a cheap way to pick the form pairs worth a full alignment.
+    qs = {skeleton(t) for t in query.lstrip(LOOSE).split()}
+    es = {skeleton(t) for t in entry.lstrip(LOOSE).split()}
+    return len(qs & es)
+
+
+FULL_COMPARISONS = 3  # form pairs aligned in full per name_similarity call
+
+
+def best_comparison(query_forms: Iterable[str], entry_forms: Iterable[str]) -> NameComparison:
+    """Best alignment over all query and entry forms."""
+    pairs = [(q, e) for q in dict.fromkeys(query_forms) for e in dict.fromkeys(entry_forms)]
+    if len(pairs) > FULL_COMPARISONS:
+        pairs.sort(key=lambda p: _quick_overlap(*p), reverse=True)
+        pairs = pairs[:FULL_COMPARISONS]
+    best = NO_MATCH
+    for q, e in pairs:
+        result = compare_forms(q, e)
+        if result.score > best.score:
+            best = result
+            if best.score >= 1.0:
+                break
+    return best
+
+
+def name_similarity(query_names: Iterable[str], entry_names: Iterable[str], *,
+                    organisation: bool = False) -> tuple[float, str]:
+    """Similarity in [0, 1] of the best-matching pair of names, and what was aligned."""
+    forms = org_forms if organisation else name_forms
+    query_forms = [f for n in query_names if n for f in forms(n)]
+    entry_forms = [f for n in entry_names if n for f in forms(n)]
+    result = best_comparison(query_forms, entry_forms)
+    return result.score, result.detail() if result.pairs else "no name in common"
