@@ -25,6 +25,7 @@ class Service:
 def services(settings: Settings, demo: bool) -> list[Service]:
     listed = [
         Service("ingest", ("ingest",), f"http://127.0.0.1:{settings.ingest_port}/healthz"),
+        Service("correlate", ("correlate",), f"http://127.0.0.1:{settings.correlate_metrics_port}/metrics"),
     ]
     if demo:
         listed.append(Service("simulate", ("simulate", "--rate", "20", "--duration", "0"), None))
