@@ -227,6 +227,22 @@ def watchlist_load(
         raise typer.Exit(1)
 
 
+@app.command("screen")
+def screen(
+    watchlist: Path = typer.Option(..., "--watchlist", exists=True, dir_okay=False, help="FtM JSON lines."),
+    input_file: Path = typer.Option(..., "--input", exists=True, dir_okay=False, help="FtM query entities."),
+    output: Path = typer.Option(..., "--output", help="One JSON line of matches per query."),
+) -> None:
+    """Screen FtM entities (e.g. a pre-arrival manifest) against a watchlist, offline."""
+    from services.correlate.screen import screen_files
+    summary = screen_files(watchlist, input_file, output)
+    for error in summary.watchlist_errors[:20]:
+        console.print(f"[yellow]watchlist:[/yellow] {error}")
+    rate = summary.queries / summary.screen_seconds if summary.screen_seconds else float("inf")
+    _progress(f"{summary.entries} entries loaded in {summary.load_seconds:.1f} s; {summary.queries} queries screened "
+              f"({rate:,.0f}/s), {summary.with_matches} with matches -> {output}")
+
+
 @app.command("simulate")
 def simulate(
     rate: float = typer.Option(50.0, "--rate", help="Events per second to publish to the running system."),
