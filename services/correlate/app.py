@@ -17,6 +17,7 @@ import socket
 
 import faust
 import mode
+from aiokafka import TopicPartition
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog, SchemaRegistryClient
@@ -24,6 +25,7 @@ from borderhub.domain.events import CHECKS
 from borderhub.settings import Settings
 from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS
 from services.correlate import outputs
+from services.correlate.retro_hunt import past_events
 from services.correlate.watchlist_feed import WatchlistFeed
 
 log = logging.getLogger("borderhub.correlate")
@@ -88,9 +90,39 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
                                      partition=record.partition, offset=record.offset)
         app.loop.create_task(dead_topic.send(key=record.key or b"", value=codec.encode("deadletters", letter)))
 
+    hunts: set[asyncio.Task] = set()
+
     def upsert(entry: dict) -> None:
+        # A new listing after start-up is hunted for in the recent past; at start-up the
+        # whole table loads and was hunted for when it was first listed.
+        new_listing = feed.ready.is_set() and matcher.get(entry["entry_id"]) is None
         matcher.upsert(entry)
         WATCHLIST_SIZE.set(len(matcher))
+        if new_listing and settings.correlate_retro_hunt_days > 0:
+            task = asyncio.get_running_loop().create_task(retro_hunt(entry))
+            hunts.add(task)
+            task.add_done_callback(hunts.discard)
+
+    async def retro_hunt(entry: dict) -> None:
+        from services.correlate.matching.engine import Matcher
+        one = Matcher()
+        one.upsert(entry)
+        now = dt.datetime.now(dt.timezone.utc)
+        since = now - dt.timedelta(days=settings.correlate_retro_hunt_days)
+        owned = [TopicPartition(tp.topic, tp.partition) for tp in app.consumer.assignment()]
+        pending, screened = [], 0
+        async for kind, datum in past_events(settings, codec, owned, since):
+            screened += 1
+            for match in one.match_event(kind, datum):
+                alert = outputs.watchlist_alert(kind, datum, match, now, alert_type="RETRO_HUNT")
+                pending.append(await alerts_topic.send(key=alert["alert_id"].encode(),
+                                                       value=codec.encode("alerts", alert)))
+                ALERTS_TOTAL.labels(match.source_list, alert["severity"]).inc()
+            if screened % 20 == 0:  # the hunt shares the loop with live traffic and heartbeats
+                await asyncio.sleep(0)
+        for fut in pending:
+            await fut
+        log.info("retro-hunt for %s: %d past events screened, %d hits", entry["entry_id"], screened, len(pending))
 
     def remove(entry_id: str) -> None:
         matcher.remove(entry_id)

@@ -189,27 +189,6 @@ def test_stolen_document_hits_whoever_carries_it(worker, publish, settings, code
     assert alert["entry_id"] == f"d-{RUN}-stolen" and alert["action_on_hit"] == "SEIZE_DOCUMENT"
 
 
-def test_watchlist_add_and_delete_apply_live(worker, publish, settings, codec, catalog):
-    name = ("Oksana", f"Hrytsenko{RUN}")
-    before = crossing(catalog, *name, "1985-05-05", "UA")
-    publish("crossings", before, b"live")
-    added = entry(f"p-{RUN}-live", [f"{name[0]} {name[1]}"], birth_dates=["1985-05-05"])
-    publish("watchlist", added, added["entry_id"].encode())
-    time.sleep(2)
-    during = crossing(catalog, *name, "1985-05-05", "UA")
-    publish("crossings", during, b"live")
-    assert [a["event_id"] for a in alerts_for(settings, codec, {before["event_id"], during["event_id"]}, 1)] == \
-        [during["event_id"]]
-    publish("watchlist", None, added["entry_id"].encode())
-    time.sleep(2)
-    after = crossing(catalog, *name, "1985-05-05", "UA")
-    sentinel = crossing(catalog, "Viktor", "Petrov", "1971-03-02", "RU")
-    publish("crossings", after, b"live")
-    publish("crossings", sentinel, b"live")
-    found = alerts_for(settings, codec, {after["event_id"], sentinel["event_id"]}, expect=1)
-    assert [a["event_id"] for a in found] == [sentinel["event_id"]]
-
-
 def test_poison_record_reaches_the_dead_letter_topic(worker, publish, settings, codec):
     tail = KafkaTail(settings.kafka_bootstrap, DEADLETTER)
     poison = b"\xc3\x01" + b"\xff" * 8 + b"not avro at all " + RUN.encode()
@@ -255,3 +234,40 @@ def test_a_flood_of_dead_letters_stops_the_worker(settings, publish, tmp_path):
         assert "dead-lettered" in flood.log.read_text()
     finally:
         flood.stop()
+
+
+# Watchlist changes start retro-hunts over the backlog: these run last.
+def test_watchlist_add_and_delete_apply_live(worker, publish, settings, codec, catalog):
+    name = ("Oksana", f"Hrytsenko{RUN}")
+    before = crossing(catalog, *name, "1985-05-05", "UA")
+    publish("crossings", before, b"live")
+    added = entry(f"p-{RUN}-live", [f"{name[0]} {name[1]}"], birth_dates=["1985-05-05"])
+    publish("watchlist", added, added["entry_id"].encode())
+    time.sleep(2)
+    during = crossing(catalog, *name, "1985-05-05", "UA")
+    publish("crossings", during, b"live")
+    assert [a["event_id"] for a in alerts_for(settings, codec, {before["event_id"], during["event_id"]}, 1)] == \
+        [during["event_id"]]
+    publish("watchlist", None, added["entry_id"].encode())
+    time.sleep(2)
+    after = crossing(catalog, *name, "1985-05-05", "UA")
+    sentinel = crossing(catalog, "Viktor", "Petrov", "1971-03-02", "RU")
+    publish("crossings", after, b"live")
+    publish("crossings", sentinel, b"live")
+    found = alerts_for(settings, codec, {after["event_id"], sentinel["event_id"]}, expect=1)
+    assert [a["event_id"] for a in found] == [sentinel["event_id"]]
+
+
+def test_new_listing_is_hunted_in_past_events(worker, publish, settings, codec, catalog):
+    name = ("Farid", f"Haddad{RUN}")
+    past = crossing(catalog, *name, "1979-09-09", "LB")
+    sentinel = crossing(catalog, "Viktor", "Petrov", "1971-03-02", "RU")
+    publish("crossings", past, b"retro")
+    publish("crossings", sentinel, b"retro")
+    assert [a["event_id"] for a in alerts_for(settings, codec, {past["event_id"], sentinel["event_id"]}, 1)] == \
+        [sentinel["event_id"]]  # not listed when it crossed
+    listed = entry(f"p-{RUN}-retro", [f"{name[0]} {name[1]}"], birth_dates=["1979-09-09"])
+    publish("watchlist", listed, listed["entry_id"].encode())
+    (alert,) = alerts_for(settings, codec, {past["event_id"]}, expect=1, timeout=60)
+    assert alert["alert_type"] == "RETRO_HUNT" and alert["entry_id"] == listed["entry_id"]
+    publish("watchlist", None, listed["entry_id"].encode())
