@@ -94,7 +94,8 @@ def producer(settings):
 @pytest.fixture(scope="module")
 def publish(producer, codec):
     def send(kind_or_topic: str, datum: dict | None, key: bytes, raw: bytes | None = None):
-        topic = {"crossings": CROSSINGS, "seizures": SEIZURES, "watchlist": WATCHLIST}[kind_or_topic]
+        topic = {"crossings": CROSSINGS, "seizures": SEIZURES, "biometrics": BIOMETRICS,
+                 "watchlist": WATCHLIST}[kind_or_topic]
         value = raw if raw is not None else (None if datum is None else codec.encode(kind_or_topic, datum))
         return producer.send(topic, key=key, value=value).get(timeout=30)
     return send
@@ -270,4 +271,31 @@ def test_new_listing_is_hunted_in_past_events(worker, publish, settings, codec, 
     publish("watchlist", listed, listed["entry_id"].encode())
     (alert,) = alerts_for(settings, codec, {past["event_id"]}, expect=1, timeout=60)
     assert alert["alert_type"] == "RETRO_HUNT" and alert["entry_id"] == listed["entry_id"]
+    publish("watchlist", None, listed["entry_id"].encode())
+
+
+def test_biometric_capture_matches_a_listed_template(worker, publish, settings, codec, catalog):
+    import numpy as np
+    rng = np.random.default_rng(abs(hash(RUN)) % 2**32)
+    base = rng.normal(size=512)
+    base /= np.linalg.norm(base)
+    template = {"modality": "FACE", "algorithm": "arcface-r100", "algorithm_version": "2.1", "dimension": 512}
+    listed = entry(f"p-{RUN}-face", [f"Unknown Courier {RUN}"],
+                   biometric_templates=[{**template, "vector": base.astype("float32").tolist()}])
+    publish("watchlist", listed, listed["entry_id"].encode())
+    time.sleep(2)
+    probe = base + rng.normal(scale=0.02, size=512)  # the same face, another capture
+    stranger = rng.normal(size=512)
+    captures = []
+    for vector in (probe / np.linalg.norm(probe), stranger / np.linalg.norm(stranger)):
+        capture = {"event_id": str(uuid.uuid4()), "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                   "port_locode": "USLAX", "template": {**template, "vector": vector.astype("float32").tolist()},
+                   "quality": 80, "source_system": "tests"}
+        datum, problems = from_json(catalog.get("biometrics"), capture)
+        assert not problems
+        captures.append(datum)
+        publish("biometrics", datum, b"face")
+    found = alerts_for(settings, codec, {c["event_id"] for c in captures}, expect=1)
+    assert [(a["event_id"], a["entry_id"]) for a in found] == [(captures[0]["event_id"], listed["entry_id"])]
+    assert any("biometric" in f["feature"] for f in found[0]["explanation"])
     publish("watchlist", None, listed["entry_id"].encode())
