@@ -10,6 +10,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from kafka import KafkaConsumer, TopicPartition
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -66,7 +67,8 @@ def _count_lines(path: Path) -> int:
 
 
 def load_watchlist(settings: Settings, path: Path, replace: bool = False, source_list: str | None = None,
-                   fmt: str | None = None) -> LoadSummary:
+                   fmt: str | None = None, enrich: Callable[[dict], dict] | None = None) -> LoadSummary:
+    """``enrich`` may add what a feed format cannot carry (e.g. biometric templates)."""
     source_list = source_list or path.name.split(".")[0]
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ftm")
     parse = entries_from_csv if fmt == "csv" else entries_from_ftm
@@ -86,7 +88,7 @@ def load_watchlist(settings: Settings, path: Path, replace: bool = False, source
                 if parsed.error is not None:
                     summary.errors.append((parsed.line_no, parsed.error))
                     continue
-                entry = parsed.entry
+                entry = enrich(parsed.entry) if enrich else parsed.entry
                 problems = check_watchlist_entry(entry)
                 if problems:
                     summary.errors.append((parsed.line_no, "; ".join(f"{p.path}: {p.message}" for p in problems)))

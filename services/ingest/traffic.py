@@ -41,8 +41,19 @@ def publish_planted_watchlist(settings: Settings, sim: Simulator, progress=print
     with tempfile.NamedTemporaryFile("w", suffix=".ftm.jsonl", delete=False) as out:
         for entity in sim.watchlist_entities():
             out.write(json.dumps(entity, ensure_ascii=False) + "\n")
+    def with_face_template(entry: dict) -> dict:
+        # FtM carries no biometrics; the demo lists planted people's faces as well.
+        try:
+            vector = sim.template_for(entry["entry_id"], "FACE")
+        except KeyError:
+            return entry
+        template = {"modality": "FACE", "algorithm": "arcface-r100", "algorithm_version": "2.1",
+                    "dimension": len(vector), "vector": vector}
+        return {**entry, "biometric_templates": [template]}
+
     try:
-        summary = load_watchlist(settings, Path(out.name), replace=True, source_list=DEMO_LIST, fmt="ftm")
+        summary = load_watchlist(settings, Path(out.name), replace=True, source_list=DEMO_LIST, fmt="ftm",
+                                 enrich=with_face_template)
     finally:
         os.unlink(out.name)
     progress(f"planted watchlist: {summary.published} entries ({len(summary.errors)} bad lines)")
