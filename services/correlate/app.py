@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import socket
 
@@ -26,6 +27,7 @@ from borderhub.settings import Settings
 from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS
 from services.correlate import outputs
 from services.correlate.retro_hunt import past_events
+from services.correlate.rules import RULES, rule_alert
 from services.correlate.watchlist_feed import WatchlistFeed
 
 log = logging.getLogger("borderhub.correlate")
@@ -75,6 +77,13 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         web_enabled=False,
     )
     alerts_topic = app.topic(ALERTS, value_serializer="raw", key_serializer="raw", internal=False)
+    # Rules keep state per rule key (a document, a route, a travel group), not per traveller:
+    # events are re-keyed onto an internal topic co-partitioned with the rules' state table,
+    # whose changelog restores the state after a restart.
+    rule_inputs = app.topic(f"{settings.correlate_app_id}-rule-inputs", internal=True,
+                            partitions=settings.topic_partitions, key_serializer="raw", value_serializer="raw")
+    rule_state = app.Table("rule-state", default=None, partitions=settings.topic_partitions)  # raw bytes, JSON
+    rules = {rule.name: rule for rule in RULES}
     dead_topic = app.topic(DEADLETTER, value_serializer="raw", key_serializer="raw", internal=False)
 
     async def send_dead_letter(reason: str, message, problems=None) -> None:
@@ -167,11 +176,16 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
                 guard.record(True)
                 return
         guard.record(False)
+        pending = []
+        for rule in rules.values():
+            if kind in rule.kinds:
+                for key in rule.keys(kind, datum):
+                    pending.append(await rule_inputs.send(key=f"{rule.name}|{key}".encode(), value=message.value,
+                                                          headers={"kind": kind.encode()}))
         await feed.ready.wait()
         with MATCH_SECONDS.time():
             matches = matcher.match_event(kind, datum)
         now = dt.datetime.now(dt.timezone.utc)
-        pending = []
         for match in matches:
             alert = outputs.watchlist_alert(kind, datum, match, now)
             pending.append(await alerts_topic.send(key=alert["alert_id"].encode(), value=codec.encode("alerts", alert)))
@@ -180,6 +194,29 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
             await fut
         EVENTS.labels(message.topic, "alerted" if matches else "clear").inc()
         await asyncio.sleep(0)  # matching is CPU-bound: let the consumer's heartbeats through
+
+    @app.agent(rule_inputs, name="rules")
+    async def apply_rules(stream):
+        async for event in stream.events():
+            state_key = event.message.key
+            rule_name, key = state_key.decode().split("|", 1)
+            kind = dict(event.message.headers or [])["kind"].decode()
+            datum = codec.decode(event.message.value, reader=kind)
+            stored = rule_state.get(state_key)
+            state, hits = rules[rule_name].observe(key, json.loads(stored) if stored else None, kind, datum)
+            if state is None:
+                rule_state.pop(state_key, None)
+            else:
+                rule_state[state_key] = json.dumps(state, separators=(",", ":")).encode()
+            now = dt.datetime.now(dt.timezone.utc)
+            pending = []
+            for hit in hits:
+                alert = rule_alert(hit, kind, datum, now)
+                pending.append(await alerts_topic.send(key=alert["alert_id"].encode(), value=codec.encode("alerts", alert)))
+                ALERTS_TOTAL.labels(f"rule:{rule_name}", alert["severity"]).inc()
+            for fut in pending:
+                await fut
+            await asyncio.sleep(0)
 
     def make_agent(kind: str, topic_name: str):
         topic = app.topic(topic_name, value_serializer="raw", key_serializer="raw", internal=False)

@@ -5,6 +5,7 @@ worker killed with -9 loses and duplicates nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 import os
 import subprocess
 import sys
@@ -188,6 +189,58 @@ def test_stolen_document_hits_whoever_carries_it(worker, publish, settings, code
     publish("crossings", event, b"doc")
     (alert,) = alerts_for(settings, codec, {event["event_id"]}, expect=1)
     assert alert["entry_id"] == f"d-{RUN}-stolen" and alert["action_on_hit"] == "SEIZE_DOCUMENT"
+
+
+def passport(number: str) -> dict:
+    return {"document_type": "PASSPORT", "number": number, "issuing_country": "CO"}
+
+
+def rule_alerts(settings, codec, event_ids, expect, rule):
+    return [a for a in alerts_for(settings, codec, set(event_ids), expect=expect) if a["rule"] == rule]
+
+
+def test_rule_impossible_travel(worker, publish, settings, codec, catalog):
+    doc = passport(f"IT{RUN.upper()}")
+    first = crossing(catalog, "Luis", "Mora", "1980-02-02", "CO", document=doc)
+    second = crossing(catalog, "Luis", "Mora", "1980-02-02", "CO", document=doc)
+    first["mode"] = second["mode"] = "LAND"
+    second["port_locode"] = "CAYVR"  # Miami, then Vancouver by land half an hour later
+    first["occurred_at"] -= dt.timedelta(minutes=40)  # both in the past: future times are dead letters
+    second["occurred_at"] = first["occurred_at"] + dt.timedelta(minutes=30)
+    publish("crossings", first, b"it")
+    publish("crossings", second, b"it")
+    (alert,) = rule_alerts(settings, codec, [first["event_id"], second["event_id"]], 1, "impossible_travel")
+    assert alert["alert_type"] == "RULE" and set(alert["related_event_ids"]) | {alert["event_id"]} == \
+        {first["event_id"], second["event_id"]}
+
+
+def test_rule_seizure_phone_reappears_at_a_crossing(worker, publish, settings, codec, catalog):
+    phone = f"+5731{int(RUN, 16) % 10**8:08d}"
+    seized = {"event_id": str(uuid.uuid4()), "occurred_at": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)).isoformat(),
+              "port_locode": "USSYO", "category": "NARCOTICS",
+              "items": [{"description": "bricks", "substance": "cocaine", "quantity": 12.0, "unit": "KG"}],
+              "phone_numbers": [phone], "source_system": "tests"}
+    datum, problems = from_json(catalog.get("seizures"), seized)
+    assert not problems, problems
+    publish("seizures", datum, b"seized")
+    time.sleep(2)
+    later = crossing(catalog, "Rosa", "Quintero", "1975-06-06", "CO")
+    later["traveller"]["phone_numbers"] = [phone]
+    publish("crossings", later, b"reappear")
+    found = rule_alerts(settings, codec, [later["event_id"]], 1, "seizure_reappearance")
+    assert found and datum["event_id"] in found[0]["related_event_ids"]
+
+
+def test_rule_currency_structuring(worker, publish, settings, codec, catalog):
+    doc = passport(f"CS{RUN.upper()}")
+    events = []
+    for amount in ("9400.00", "9700.00"):
+        event = crossing(catalog, "Eva", "Lind", "1970-07-07", "CO", document=doc)
+        event["declared_currency"] = [{"amount": Decimal(amount), "currency": "USD"}]
+        events.append(event)
+        publish("crossings", event, b"cs")
+    (alert,) = rule_alerts(settings, codec, [e["event_id"] for e in events], 1, "currency_structuring")
+    assert alert["event_id"] == events[1]["event_id"]
 
 
 def test_poison_record_reaches_the_dead_letter_topic(worker, publish, settings, codec):

@@ -34,9 +34,9 @@ class GalleryHit:
 
 
 def template_key(template: Mapping[str, Any]) -> GalleryKey:
-    vector = template.get("vector") or ()
+    vector = template.get("vector")
     return (str(template.get("modality") or "UNKNOWN"), str(template.get("algorithm") or ""),
-            str(template.get("algorithm_version") or ""), len(vector))
+            str(template.get("algorithm_version") or ""), 0 if vector is None else len(vector))
 
 
 class TemplateGallery:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from .index import KIND_CODES, SEX_CODES, WatchlistIndex, query_name_keys
 from .names import blocking_keys
 from .scoring import (
     DEFAULT_THRESHOLD,
+    W_DOB_EXACT,
     W_DOB_FAR,
     W_DOB_NEAR,
     W_NAME,
@@ -162,6 +163,7 @@ class Matcher:
         self.index = index if index is not None else WatchlistIndex()
         self.gallery = gallery if gallery is not None else TemplateGallery(biometric_thresholds)
         self.year_window = self._year_window()
+        self._thresholds_by_code: list[float] = []
 
     def _year_window(self) -> int | None:
         """How far apart in birth years a namesake can still reach the lowest threshold: its
@@ -251,39 +253,54 @@ class Matcher:
                     lookup.biometric[hit.entry_id] = biometric_contribution(hit.similarity, hit.threshold, hit.modality)
                     strong.add(slot)
             weak -= strong
-        candidates = [s for s in strong if self._in_window(s, at)]
-        candidates += [s for s in weak if self._in_window(s, at) and self._may_reach(s, subject)]
+        thresholds = self._source_thresholds()
+        valid_from, valid_until, source = index.valid_from, index.valid_until, index.source
+        candidates = [s for s in strong if valid_from[s] <= at <= valid_until[s]]
+        if weak:
+            reach = self._reach_test(subject)
+            candidates += [s for s in weak if valid_from[s] <= at <= valid_until[s] and reach(s)]
         matches = []
         for slot in candidates:
+            threshold = thresholds[source[slot]]
             entry = index.prepared(slot)
-            score, features = score_entry(entry, subject, lookup.biometric.get(entry.entry_id))
-            if features and score >= self.thresholds.for_list(entry.source_list):
+            score, features = score_entry(entry, subject, lookup.biometric.get(entry.entry_id), floor=threshold)
+            if features and score >= threshold:
                 matches.append(Match(entry.entry_id, entry.source_list, entry.kind, score, features,
                                      entry.action_on_hit, entry.subject_text(), subject.label))
         return matches
 
-    def _in_window(self, slot: int, at: int) -> bool:
-        return self.index.valid_from[slot] <= at <= self.index.valid_until[slot]
+    def _source_thresholds(self) -> list[float]:
+        """Threshold of each source list, by the index's source code."""
+        sources = self.index.sources
+        if len(self._thresholds_by_code) != len(sources):
+            self._thresholds_by_code = [self.thresholds.for_list(name) for name in sources]
+        return self._thresholds_by_code
 
-    def _may_reach(self, slot: int, subject: Subject) -> bool:
-        """Cheap rejection of a name-only candidate from the index columns: the best score it
-        could get, knowing its kind, birth years and sex, is below its list's threshold."""
+    def _reach_test(self, subject: Subject) -> Callable[[int], bool]:
+        """Cheap rejection of name-only candidates from the index columns: True when the best
+        score the slot could get, knowing its kind, birth years and sex, reaches its list's
+        threshold."""
         index = self.index
+        kind = index.kind
         if subject.organisation:
-            return index.kind[slot] == KIND_CODES["ORGANISATION"]
-        if index.kind[slot] != _PERSON:
-            return False
-        bound = W_NAME + W_NAT_AGREE + W_SEX_AGREE
-        year_lo = index.year_lo[slot]
-        if year_lo and subject.birth_dates:
-            year_hi = index.year_hi[slot]
-            bound += max(dob_bound(d[0], year_lo, year_hi) for d in subject.birth_dates)
-        else:
-            bound += 0.15  # the most a birth date can add
-        sex = index.sex[slot]
-        if sex and subject.sex and SEX_CODES.get(subject.sex) != sex:
-            bound += W_SEX_CONFLICT - W_SEX_AGREE
-        return bound >= self.thresholds.for_list(index.sources[index.source[slot]])
+            organisation = KIND_CODES["ORGANISATION"]
+            return lambda slot: kind[slot] == organisation
+        thresholds = self._source_thresholds()
+        source, year_lo, year_hi, sex = index.source, index.year_lo, index.year_hi, index.sex
+        years = [d[0] for d in subject.birth_dates]
+        subject_sex = SEX_CODES.get(subject.sex or "", 0)
+        base = W_NAME + W_NAT_AGREE + W_SEX_AGREE
+
+        def reach(slot: int) -> bool:
+            if kind[slot] != _PERSON:
+                return False
+            bound = base
+            lo = year_lo[slot]
+            bound += max(dob_bound(y, lo, year_hi[slot]) for y in years) if lo and years else W_DOB_EXACT
+            if subject_sex and sex[slot] and sex[slot] != subject_sex:
+                bound += W_SEX_CONFLICT - W_SEX_AGREE
+            return bound >= thresholds[source[slot]]
+        return reach
 
     # ------------------------------------------------------------------ screening
 

@@ -407,9 +407,9 @@ def _form_keys(form: str, keys: set[str], vocabulary: TokenVocabulary | None) ->
 
 def blocking_keys(forms: Iterable[str], vocabulary: TokenVocabulary | None = None) -> set[str]:
     """Name blocking keys of forms (of one or several names). Each key pairs two tokens of a
-    name, by metaphone ("p:") and by consonant skeleton ("s:"); a single-token name has "m:"
-    keys. Entries are keyed without a vocabulary; a query passes the index's vocabulary so its
-    tokens also key as their listed one-edit neighbours."""
+    name, by metaphone ("p:") and by consonant skeleton ("s:", which joins transliterations:
+    Yury / Iurii, محمد / Mohammed); a single-token name has "m:" keys. A query passes the
+    index's vocabulary so its unlisted tokens also key as the listed tokens one edit away."""
     keys: set[str] = set()
     for form in forms:
         _form_keys(form, keys, vocabulary)
@@ -430,8 +430,11 @@ def _symbols(token: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _edit_budget(length: int) -> int:
-    return 1 if length <= 5 else 2 if length <= 9 else 3
+@lru_cache(maxsize=200_000)
+def _token_info(token: str) -> tuple[str, str, str, frozenset[str]]:
+    """What token comparison needs of one token, looked up once: its surname-variant group,
+    metaphone, skeleton and rigour name symbols."""
+    return VARIANTS.get(token, token), phonetic(token), skeleton(token), _symbols(token)
 
 
 @lru_cache(maxsize=500_000)
@@ -439,7 +442,7 @@ def token_similarity(a: str, b: str, loose: bool = False) -> float:
     """Similarity in [0, 1] of two ASCII tokens; loose also compares consonant skeletons.
     A joined Arabic article ("alotaibi") is tried off as well."""
     best = _token_similarity(a, b, loose)
-    if best < 1.0:
+    if best < 1.0 and (a[:2] in ("al", "el") or b[:2] in ("al", "el")):
         bare_a, bare_b = without_article(a), without_article(b)
         if bare_a:
             best = max(best, _token_similarity(bare_a, b, loose))
@@ -454,22 +457,25 @@ def _token_similarity(a: str, b: str, loose: bool) -> float:
     la, lb = len(a), len(b)
     if la == 1 or lb == 1:
         return SIM_INITIAL if a[0] == b[0] else 0.0
-    if VARIANTS.get(a, a) == VARIANTS.get(b, b):
+    variant_a, phonetic_a, skeleton_a, symbols_a = _token_info(a)
+    variant_b, phonetic_b, skeleton_b, symbols_b = _token_info(b)
+    if variant_a == variant_b:
         return SIM_VARIANT
-    longest = max(la, lb)
+    longest = la if la > lb else lb
+    budget = 1 if longest <= 5 else 2 if longest <= 9 else 3
     best = 0.0
-    distance = OSA.distance(a, b, score_cutoff=_edit_budget(longest))
-    if distance <= _edit_budget(longest):
+    distance = OSA.distance(a, b, score_cutoff=budget)
+    if distance <= budget:
         best = 1.0 - distance / longest
-    if best < SIM_SYMBOL and _symbols(a) & _symbols(b):
+    if best < SIM_SYMBOL and symbols_a and not symbols_a.isdisjoint(symbols_b):
         best = SIM_SYMBOL
-    if best < SIM_PHONETIC and min(la, lb) >= 3 and phonetic(a) == phonetic(b):
+    if best < SIM_PHONETIC and la >= 3 and lb >= 3 and phonetic_a == phonetic_b:
         best = SIM_PHONETIC
     if loose and best < SIM_SKELETON:
-        sa, sb = skeleton(a), skeleton(b)
-        if sa == sb and (len(sa) >= 2 or (sa and longest <= 6)):
-            best = SIM_SKELETON if len(sa) >= 2 else SIM_SHORT_SKELETON
-        elif min(len(sa), len(sb)) >= 3 and OSA.distance(sa, sb, score_cutoff=1) <= 1:
+        if skeleton_a == skeleton_b and (len(skeleton_a) >= 2 or (skeleton_a and longest <= 6)):
+            best = SIM_SKELETON if len(skeleton_a) >= 2 else SIM_SHORT_SKELETON
+        elif (min(len(skeleton_a), len(skeleton_b)) >= 3
+              and OSA.distance(skeleton_a, skeleton_b, score_cutoff=1) <= 1):
             best = max(best, SIM_NEAR_SKELETON)
     return best
 
@@ -496,79 +502,115 @@ NO_MATCH = NameComparison(0.0, "", "", (), (), ())
 # Coverage of the shorter name counts most: a missing middle name or second surname on one side
 # costs little, a token of the shorter name left unmatched costs a lot.
 SHORT_SIDE_WEIGHT = 0.8
+# Tokens left over on both sides disagree (Ivan Sergeevich Petrov / Ivan Sergeevich Kozlov):
+# unlike a name missing on one side, each such pair is evidence of another person.
+CONFLICT_PENALTY = 0.12
 SINGLE_TOKEN_CAP = 0.6  # two multi-token names that agree on one token only
 MONONYM_FACTOR = 0.9  # single-token names against each other: weaker evidence
+MERGE_MIN_SIM = 0.8
+
+
+def _similar(a: str, b: str, loose: bool) -> float:
+    return token_similarity(a, b, loose) if a <= b else token_similarity(b, a, loose)
+
+
+@lru_cache(maxsize=200_000)
+def _sorted_tokens(form: str) -> tuple[str, ...]:
+    return tuple(sorted(_content_tokens(form)[1]))
 
 
 @lru_cache(maxsize=200_000)
 def compare_forms(query: str, entry: str) -> NameComparison:
-    """Align the tokens of two forms (order-free, joined syllables allowed) and score them."""
+    """Align the tokens of two forms (order-free, joined syllables allowed) and score them.
+
+    Equal tokens pair first; the rest pair greedily by similarity; tokens still unpaired on
+    both sides may pair as two neighbours joined ("jin ping" / "jinping")."""
     q_loose, qt = _content_tokens(query)
     e_loose, et = _content_tokens(entry)
     if not qt or not et:
         return NO_MATCH
+    if _sorted_tokens(query) == _sorted_tokens(entry):  # same tokens, any order
+        return NameComparison(1.0, query, entry, tuple((t, t, 1.0) for t in qt), (), ())
     loose = q_loose or e_loose
-    candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
-    for i, a in enumerate(qt):
-        for j, b in enumerate(et):
-            s = token_similarity(a, b, loose) if a <= b else token_similarity(b, a, loose)
-            if s >= MIN_TOKEN_SIM:
-                candidates.append((s, 1, (i,), (j,)))
-    # A name written in one word on one side and two on the other ("jinping" / "jin ping").
-    for side_tokens, other, is_query in ((qt, et, True), (et, qt, False)):
-        for i in range(len(side_tokens) - 1):
-            a, b = side_tokens[i], side_tokens[i + 1]
-            if min(len(a), len(b)) > 4:
-                continue
-            joined = a + b
-            for j, c in enumerate(other):
-                s = token_similarity(joined, c, loose) if joined <= c else token_similarity(c, joined, loose)
-                if s >= 0.8:
-                    pair = ((i, i + 1), (j,)) if is_query else ((j,), (i, i + 1))
-                    candidates.append((s, 2, *pair))
-    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
     used_q: set[int] = set()
     used_e: set[int] = set()
-    pairs = []
-    q_cover = e_cover = 0.0
-    for s, _, qi, ej in candidates:
-        if used_q.intersection(qi) or used_e.intersection(ej):
-            continue
-        used_q.update(qi)
-        used_e.update(ej)
-        q_cover += s * len(qi)
-        e_cover += s * len(ej)
-        pairs.append((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s))
+    chosen: list[tuple[tuple[int, ...], tuple[int, ...], float]] = []
+    for i, a in enumerate(qt):
+        for j, b in enumerate(et):
+            if a == b and j not in used_e:
+                used_q.add(i)
+                used_e.add(j)
+                chosen.append(((i,), (j,), 1.0))
+                break
+    rest_q = [i for i in range(len(qt)) if i not in used_q]
+    rest_e = [j for j in range(len(et)) if j not in used_e]
+    if rest_q and rest_e:
+        candidates = []
+        for i in rest_q:
+            for j in rest_e:
+                s = _similar(qt[i], et[j], loose)
+                if s >= MIN_TOKEN_SIM:
+                    candidates.append((s, (i,), (j,)))
+        candidates += _merge_candidates(qt, et, rest_q, rest_e, loose)
+        candidates.sort(reverse=True)
+        for s, qi, ej in candidates:
+            if used_q.intersection(qi) or used_e.intersection(ej):
+                continue
+            used_q.update(qi)
+            used_e.update(ej)
+            chosen.append((qi, ej, s))
+    q_cover = sum(s * len(qi) for qi, _, s in chosen)
+    e_cover = sum(s * len(ej) for _, ej, s in chosen)
     nq, ne = len(qt), len(et)
     cov_q, cov_e = q_cover / nq, e_cover / ne
     if nq == 1 and ne == 1:
         score = cov_q * MONONYM_FACTOR
     else:
         score = SHORT_SIDE_WEIGHT * max(cov_q, cov_e) + (1 - SHORT_SIDE_WEIGHT) * min(cov_q, cov_e)
+        score -= CONFLICT_PENALTY * min(nq - len(used_q), ne - len(used_e))
         if len(used_q) < 2 and len(used_e) < 2:
             score = min(score, SINGLE_TOKEN_CAP)
+    pairs = tuple((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s) for qi, ej, s in chosen)
     return NameComparison(
-        round(score, 4), query, entry, tuple(pairs),
+        round(max(0.0, score), 4), query, entry, pairs,
         tuple(t for i, t in enumerate(qt) if i not in used_q),
         tuple(t for j, t in enumerate(et) if j not in used_e),
     )
 
 
-def _quick_overlap(query: str, entry: str) -> int:
-    # Shared skeletons: a cheap way to pick the form pairs worth a full alignment.
-    qs = {skeleton(t) for t in query.lstrip(LOOSE).split()}
-    es = {skeleton(t) for t in entry.lstrip(LOOSE).split()}
-    return len(qs & es)
+def _merge_candidates(qt: list[str], et: list[str], rest_q: list[int], rest_e: list[int],
+                      loose: bool) -> list[tuple[float, tuple[int, ...], tuple[int, ...]]]:
+    """Two unpaired neighbours on one side, one of them syllable-short, against one unpaired
+    token on the other."""
+    out = []
+    for side, free, other, other_free, is_query in ((qt, rest_q, et, rest_e, True), (et, rest_e, qt, rest_q, False)):
+        for i in free:
+            if i + 1 not in free or (len(side[i]) > 4 and len(side[i + 1]) > 4):
+                continue
+            joined = side[i] + side[i + 1]
+            for j in other_free:
+                if abs(len(joined) - len(other[j])) > 2:
+                    continue
+                s = _similar(joined, other[j], loose)
+                if s >= MERGE_MIN_SIM:
+                    out.append((s, (i, i + 1), (j,)) if is_query else (s, (j,), (i, i + 1)))
+    return out
 
 
-FULL_COMPARISONS = 3  # form pairs aligned in full per name_similarity call
+@lru_cache(maxsize=200_000)
+def _skeleton_set(form: str) -> frozenset[str]:
+    return frozenset(skeleton(t) for t in _content_tokens(form)[1])
+
+
+FULL_COMPARISONS = 2  # form pairs aligned in full per comparison of two sets of forms
 
 
 def best_comparison(query_forms: Iterable[str], entry_forms: Iterable[str]) -> NameComparison:
-    """Best alignment over all query and entry forms."""
+    """Best alignment over all query and entry forms; when there are many pairs, only those
+    sharing the most consonant skeletons are aligned in full."""
     pairs = [(q, e) for q in dict.fromkeys(query_forms) for e in dict.fromkeys(entry_forms)]
     if len(pairs) > FULL_COMPARISONS:
-        pairs.sort(key=lambda p: _quick_overlap(*p), reverse=True)
+        pairs.sort(key=lambda p: len(_skeleton_set(p[0]) & _skeleton_set(p[1])), reverse=True)
         pairs = pairs[:FULL_COMPARISONS]
     best = NO_MATCH
     for q, e in pairs:

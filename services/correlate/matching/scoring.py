@@ -28,7 +28,7 @@ from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
 from .identifiers import DOCUMENT_SCHEMES, normalize_identifier, ocr_confusions
-from .names import best_comparison, name_forms, org_forms
+from .names import NameComparison, best_comparison, name_forms, org_forms
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -415,8 +415,10 @@ def _exact_features(feature: str, weight: float, word: str, listed: list[str], s
     return [_feature(feature, weight, f"{word} {common[0]} listed")] if common else []
 
 
-def _person_features(entry: PreparedEntry, subject: Subject) -> list[Feature]:
-    comparison = best_comparison(subject.forms, entry.forms)
+PERSON_EVIDENCE_MAX = W_DOB_EXACT + W_NAT_AGREE + W_SEX_AGREE  # the most besides the name
+
+
+def _person_features(entry: PreparedEntry, subject: Subject, comparison: NameComparison) -> list[Feature]:
     if comparison.score < MIN_NAME_SIM:
         return [_feature("name_similarity", 0.0, f"names differ ({comparison.score:.2f})")] if entry.forms else []
     features = [_feature("name_similarity", W_NAME * comparison.score,
@@ -455,10 +457,12 @@ def _organisation_features(entry: PreparedEntry, subject: Subject) -> list[Featu
     return features
 
 
-def score_entry(entry: PreparedEntry, subject: Subject,
-                biometric: tuple[float, str] | None = None) -> tuple[float, list[Feature]]:
+def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, str] | None = None,
+                floor: float = 0.0) -> tuple[float, list[Feature]]:
     """Score and explanation of one entry for one subject. biometric: (score contribution,
-    detail) from the gallery, when the subject's template matched one of the entry's."""
+    detail) from the gallery, when the subject's template matched one of the entry's. With a
+    floor, a person entry whose name alone shows it cannot reach the floor is not explained:
+    (an upper bound of its score, []) comes back at once."""
     features: list[Feature] = []
     by_scheme: dict[str, list[tuple[str, str | None]]] = {}
     for scheme, _, country, normalized in entry.identifiers:
@@ -467,7 +471,12 @@ def score_entry(entry: PreparedEntry, subject: Subject,
             by_scheme.setdefault(family, []).append((normalized, country))
 
     if entry.kind == "PERSON" and subject.is_person:
-        features += _person_features(entry, subject)
+        comparison = best_comparison(subject.forms, entry.forms)
+        if floor and not by_scheme and biometric is None:
+            bound = W_NAME * comparison.score + PERSON_EVIDENCE_MAX
+            if comparison.score < MIN_NAME_SIM or bound < floor:
+                return round(min(1.0, bound), 4), []
+        features += _person_features(entry, subject, comparison)
     elif entry.kind == "ORGANISATION" and subject.organisation and subject.forms:
         features += _organisation_features(entry, subject)
 

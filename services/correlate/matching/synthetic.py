@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -428,13 +429,15 @@ def imo_number(rng: random.Random) -> str:
     return "".join(map(str, digits)) + str(check)
 
 
-def person_entry(rng: random.Random, entry_id: str, p: Person, source_list: str = "synthetic") -> dict:
-    """A listed person: names as lists publish them (native script and/or Latin, aliases)."""
+def person_entry(rng: random.Random, entry_id: str, p: Person, source_list: str = "synthetic",
+                 dob_share: float = 0.85) -> dict:
+    """A listed person: names as lists publish them (native script and/or Latin, aliases);
+    dob_share of them with a birth date."""
     names = [p.native()] if p.culture not in ("de", "tr", "pl", "en", "es", "vn") or rng.random() < 0.5 else []
     names.append(latin_name(rng, p, system="popular"))
     aliases = [latin_name(rng, p, middle=False)] if rng.random() < 0.4 else []
     entry = base_entry(entry_id, "PERSON", source_list, names=names[:1], aliases=names[1:] + aliases,
-                       birth_dates=[p.birth.isoformat()] if rng.random() < 0.85 else [],
+                       birth_dates=[p.birth.isoformat()] if rng.random() < dob_share else [],
                        nationalities=[p.nationality], sex=p.sex, topics=["wanted"], action_on_hit="ARREST")
     if rng.random() < 0.3:
         entry["identifiers"] = [{"scheme": "PASSPORT", "value": document_number(rng), "country": p.nationality}]
@@ -442,40 +445,38 @@ def person_entry(rng: random.Random, entry_id: str, p: Person, source_list: str 
 
 
 def watchlist(rng: random.Random, n: int, prefix: str = "w", people: list[Person] | None = None,
-              keep_every: int = 100) -> list[dict]:
-    """n entries of every kind, about as a national watchlist mixes them. Every keep_every-th
+              keep_every: int = 100, dob_share: float = 0.85) -> Iterator[dict]:
+    """n entries of every kind, about as a national watchlist mixes them (40% persons, 45%
+    lost/stolen documents, vehicles, vessels, phones, organisations). Every keep_every-th
     listed person is appended to people (for events about listed travellers)."""
-    entries = []
     for i in range(n):
         eid = f"{prefix}{i:07d}"
         r = rng.random()
         if r < 0.40:
             person = make_person(rng)
-            entries.append(person_entry(rng, eid, person, "national-wanted"))
+            yield person_entry(rng, eid, person, "national-wanted", dob_share)
             if people is not None and i % keep_every == 0:
                 people.append(person)
         elif r < 0.85:
-            entries.append(base_entry(eid, "DOCUMENT", "interpol-sltd", document_status=rng.choice(("LOST", "STOLEN")),
-                                      identifiers=[{"scheme": rng.choice(("PASSPORT", "ID_CARD")),
-                                                    "value": document_number(rng),
-                                                    "country": rng.choice(ALL_COUNTRIES)}],
-                                      action_on_hit="SEIZE_DOCUMENT"))
+            yield base_entry(eid, "DOCUMENT", "interpol-sltd", document_status=rng.choice(("LOST", "STOLEN")),
+                             identifiers=[{"scheme": rng.choice(("PASSPORT", "ID_CARD")), "value": document_number(rng),
+                                           "country": rng.choice(ALL_COUNTRIES)}],
+                             action_on_hit="SEIZE_DOCUMENT")
         elif r < 0.90:
-            entries.append(base_entry(eid, "VEHICLE", "stolen-vehicles", identifiers=[
-                {"scheme": "VEHICLE_PLATE", "value": plate_number(rng), "country": rng.choice(ALL_COUNTRIES)}]))
+            yield base_entry(eid, "VEHICLE", "stolen-vehicles", identifiers=[
+                {"scheme": "VEHICLE_PLATE", "value": plate_number(rng), "country": rng.choice(ALL_COUNTRIES)}])
         elif r < 0.93:
-            entries.append(base_entry(eid, "VESSEL", "vessels-of-interest", names=[f"MV {rng.choice(EN_FAMILY)} {i}"],
-                                      identifiers=[{"scheme": "IMO", "value": imo_number(rng), "country": None},
-                                                   {"scheme": "MMSI", "value": str(rng.randrange(201_000_000, 775_999_999)),
-                                                    "country": None}]))
+            yield base_entry(eid, "VESSEL", "vessels-of-interest", names=[f"MV {rng.choice(EN_FAMILY)} {i}"],
+                             identifiers=[{"scheme": "IMO", "value": imo_number(rng), "country": None},
+                                          {"scheme": "MMSI", "value": str(rng.randrange(201_000_000, 775_999_999)),
+                                           "country": None}])
         elif r < 0.98:
-            entries.append(base_entry(eid, "PHONE", "phones-of-interest", identifiers=[
-                {"scheme": "PHONE", "value": f"+4477{rng.randrange(10**7, 10**8)}", "country": None}]))
+            yield base_entry(eid, "PHONE", "phones-of-interest", identifiers=[
+                {"scheme": "PHONE", "value": f"+4477{rng.randrange(10**7, 10**8)}", "country": None}])
         else:
-            entries.append(base_entry(eid, "ORGANISATION", "sanctions",
-                                      names=[f"{rng.choice(EN_FAMILY)} {rng.choice(ES_FAMILY)} Trading {i} LLC"],
-                                      nationalities=[rng.choice(ALL_COUNTRIES)]))
-    return entries
+            yield base_entry(eid, "ORGANISATION", "sanctions",
+                             names=[f"{rng.choice(EN_FAMILY)} {rng.choice(ES_FAMILY)} Trading {i} LLC"],
+                             nationalities=[rng.choice(ALL_COUNTRIES)])
 
 
 def crossing(rng: random.Random, i: int, p: Person, *, document: tuple[str, str] | None = None,
