@@ -46,6 +46,7 @@ RECORDS = {
     "watchlist": "org.borderhub.watchlist.WatchlistEntry",
     "alerts": "org.borderhub.hub.Alert",
     "deadletters": "org.borderhub.hub.DeadLetter",
+    "links": "org.borderhub.hub.LinkSet",
 }
 
 

@@ -12,6 +12,7 @@ BIOMETRICS = "poe.biometrics.v1"
 WATCHLIST = "watchlist.entries.v1"
 ALERTS = "hub.alerts.v1"
 DEADLETTER = "hub.deadletter.v1"
+LINKS = "hub.links.v1"
 
 # Event kind (URL path and record short name) -> topic.
 EVENT_TOPICS = {"crossings": CROSSINGS, "seizures": SEIZURES, "biometrics": BIOMETRICS}
@@ -42,6 +43,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
                                                    "min.cleanable.dirty.ratio": "0.1",
                                                    "max.message.bytes": str(4 * 1024 * 1024)}),
         TopicSpec(ALERTS, max(1, events // 2), {**durable, "retention.ms": str(365 * 24 * 3600 * 1000)}),
+        # Edges for the link graph; workers rebuild their graph from the last 30 days.
+        TopicSpec(LINKS, events, {**durable, "retention.ms": str(30 * 24 * 3600 * 1000)}),
         TopicSpec(DEADLETTER, 1, {**durable, "retention.ms": str(90 * 24 * 3600 * 1000),
                                   "max.message.bytes": str(40 * 1024 * 1024)}),
     ]

@@ -24,8 +24,11 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog, SchemaRegistryClient
 from borderhub.domain.events import CHECKS
 from borderhub.settings import Settings
-from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS
+from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS, LINKS
 from services.correlate import outputs
+from borderhub.domain.entities import event_entities
+from services.correlate.follower import TopicFollower
+from services.correlate.links import LinkGraph, ListedKeys, edges_of, network_alert
 from services.correlate.retro_hunt import past_events
 from services.correlate.rules import RULES, rule_alert
 from services.correlate.watchlist_feed import WatchlistFeed
@@ -82,8 +85,11 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
     # whose changelog restores the state after a restart.
     rule_inputs = app.topic(f"{settings.correlate_app_id}-rule-inputs", internal=True,
                             partitions=settings.topic_partitions, key_serializer="raw", value_serializer="raw")
-    rule_state = app.Table("rule-state", default=None, partitions=settings.topic_partitions)  # raw bytes, JSON
+    rule_state = app.Table("rule-state", default=None, partitions=settings.topic_partitions,
+                           key_type=bytes, value_type=bytes)  # values: JSON of the rule state
     rules = {rule.name: rule for rule in RULES}
+    links_topic = app.topic(LINKS, value_serializer="raw", key_serializer="raw", internal=False)
+    graph, listed = LinkGraph(), ListedKeys()
     dead_topic = app.topic(DEADLETTER, value_serializer="raw", key_serializer="raw", internal=False)
 
     async def send_dead_letter(reason: str, message, problems=None) -> None:
@@ -106,6 +112,7 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         # whole table loads and was hunted for when it was first listed.
         new_listing = feed.ready.is_set() and matcher.get(entry["entry_id"]) is None
         matcher.upsert(entry)
+        listed.upsert(entry)
         WATCHLIST_SIZE.set(len(matcher))
         if new_listing and settings.correlate_retro_hunt_days > 0:
             task = asyncio.get_running_loop().create_task(retro_hunt(entry))
@@ -135,9 +142,21 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
 
     def remove(entry_id: str) -> None:
         matcher.remove(entry_id)
+        listed.remove(entry_id)
         WATCHLIST_SIZE.set(len(matcher))
 
     feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record)
+
+    def apply_links(record) -> None:
+        try:
+            linkset = codec.decode(record.value, "links")
+        except DecodeError:
+            return
+        graph.add_edges([(e["source"], e["target"]) for e in linkset["edges"]], linkset["occurred_at"])
+
+    # Every worker's graph holds the whole recent network (events are partitioned by traveller).
+    links_feed = TopicFollower(settings, LINKS, apply_links, since=lambda: dt.datetime.now(dt.timezone.utc)
+                               - dt.timedelta(days=settings.correlate_link_days))
     app.borderhub_feed = feed
     app.borderhub_matcher = matcher
 
@@ -147,7 +166,7 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         @mode.Service.task
         async def _follow(self) -> None:
             try:
-                await feed.run()
+                await asyncio.gather(feed.run(), links_feed.run())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # without the watchlist the worker must not process events
@@ -156,9 +175,28 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
 
     app.service(WatchlistService)
 
+    def network_alerts(kind: str, datum: dict, now: dt.datetime) -> list[dict]:
+        """Paths of one or two hops from what the event mentions to a listed entity."""
+        refs = event_entities(kind, datum)
+        found = []
+        for path in graph.paths_to_listed([r.key for r in refs], listed.__contains__):
+            entry = next((matcher.get(i) for i in listed.entries(path[-1]) if matcher.get(i)), None)
+            if entry is not None:
+                found.append(network_alert(kind, datum, path, entry, now))
+        graph.add_edges(edges_of(kind, datum), outputs.event_time(kind, datum))
+        return found
+
+    def link_record(kind: str, datum: dict) -> bytes:
+        return codec.encode("links", {
+            "event_id": datum["event_id"], "event_kind": outputs.EVENT_KINDS[kind],
+            "occurred_at": outputs.event_time(kind, datum), "port_locode": datum.get("port_locode"),
+            "entities": [r.to_dict() for r in event_entities(kind, datum)],
+            "edges": [{"source": a, "target": b} for a, b in edges_of(kind, datum)],
+        })
+
     @app.timer(1.0)
     async def report_readiness() -> None:
-        READY.set(1 if feed.ready.is_set() and app.consumer.assignment() else 0)
+        READY.set(1 if feed.ready.is_set() and links_feed.ready.is_set() and app.consumer.assignment() else 0)
 
     async def correlate(kind: str, event) -> None:
         message = event.message
@@ -183,13 +221,16 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
                     pending.append(await rule_inputs.send(key=f"{rule.name}|{key}".encode(), value=message.value,
                                                           headers={"kind": kind.encode()}))
         await feed.ready.wait()
+        await links_feed.ready.wait()
         with MATCH_SECONDS.time():
             matches = matcher.match_event(kind, datum)
         now = dt.datetime.now(dt.timezone.utc)
-        for match in matches:
-            alert = outputs.watchlist_alert(kind, datum, match, now)
+        alerts = [outputs.watchlist_alert(kind, datum, match, now) for match in matches]
+        alerts += network_alerts(kind, datum, now)
+        for alert in alerts:
             pending.append(await alerts_topic.send(key=alert["alert_id"].encode(), value=codec.encode("alerts", alert)))
-            ALERTS_TOTAL.labels(match.source_list, alert["severity"]).inc()
+            ALERTS_TOTAL.labels(alert["source_list"] or alert["alert_type"], alert["severity"]).inc()
+        pending.append(await links_topic.send(key=datum["event_id"].encode(), value=link_record(kind, datum)))
         for fut in pending:  # acked by Kafka before this record counts as processed
             await fut
         EVENTS.labels(message.topic, "alerted" if matches else "clear").inc()

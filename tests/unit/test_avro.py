@@ -72,7 +72,7 @@ def walk_named(schema, seen=None):
     return seen
 
 
-@pytest.mark.parametrize("name", ["crossings", "seizures", "biometrics", "watchlist", "alerts", "deadletters"])
+@pytest.mark.parametrize("name", ["crossings", "seizures", "biometrics", "watchlist", "alerts", "deadletters", "links"])
 def test_every_field_documented_enums_defaulted(catalog, name):
     record = catalog.get(name)
     assert record.fullname.startswith("org.borderhub.")

@@ -13,6 +13,7 @@ query entities are read with the same converter as the watchlist feed
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,6 +47,7 @@ from .scoring import (
 __all__ = ["Match", "Matcher", "subjects_of_event"]
 
 _PERSON = KIND_CODES["PERSON"]
+NAME_KEY_CACHE_SIZE = 50_000
 _EVENT_KINDS = {
     "crossing": "CROSSING", "crossings": "CROSSING",
     "seizure": "SEIZURE", "seizures": "SEIZURE",
@@ -72,6 +74,8 @@ class _Lookup:
     subject: Subject
     template: Mapping[str, Any] | None = None
     biometric: dict[str, tuple[float, str]] = field(default_factory=dict)  # entry_id -> contribution
+    strong: set[int] = field(default_factory=set)  # slots found by identifiers or template
+    weak: set[int] = field(default_factory=set)  # slots found by name only
 
 
 def _event_kind(kind: str) -> str:
@@ -124,8 +128,8 @@ def subjects_of_event(kind: str, event: Mapping[str, Any]) -> list[Subject]:
                          documents=[(document.get("number"), document.get("issuing_country"))] if document else ())]
 
 
-def subject_keys(subject: Subject, index: WatchlistIndex | None = None,
-                 year_window: int | None = None) -> tuple[set[str], set[str]]:
+def subject_keys(subject: Subject, index: WatchlistIndex | None = None, year_window: int | None = None,
+                 names: set[str] | None = None) -> tuple[set[str], set[str]]:
     """(identifier keys, name keys) of a subject, spelled as the index spells them; with the
     index, name keys also cover listed tokens one edit away from the subject's. With a
     year_window, a person's name keys only reach entries born that many years around the
@@ -141,7 +145,9 @@ def subject_keys(subject: Subject, index: WatchlistIndex | None = None,
     for number, _ in subject.registrations:
         strong.add(identifier_key("REGISTRATION_NUMBER", number))
     weak: set[str] = set()
-    if subject.forms:
+    if names is not None:  # computed before for the same names, years and vocabulary
+        weak = names
+    elif subject.forms:
         if subject.organisation:
             vocabulary = index.org_vocabulary if index is not None else None
             weak = {"o" + k for k in blocking_keys(subject.forms, vocabulary)}
@@ -164,6 +170,7 @@ class Matcher:
         self.gallery = gallery if gallery is not None else TemplateGallery(biometric_thresholds)
         self.year_window = self._year_window()
         self._thresholds_by_code: list[float] = []
+        self._name_key_cache: dict[tuple, set[str]] = {}
 
     def _year_window(self) -> int | None:
         """How far apart in birth years a namesake can still reach the lowest threshold: its
@@ -196,7 +203,12 @@ class Matcher:
                 if entry.get("biometric_templates"):
                     self.gallery.set_templates(entry["entry_id"], entry["biometric_templates"])
                 yield entry
-        return self.index.extend(with_templates())
+        count = self.index.extend(with_templates())
+        # The loaded structures live as long as the process: keep the cyclic garbage collector
+        # from walking millions of them on every full collection (pauses of a second at 1M).
+        gc.collect()
+        gc.freeze()
+        return count
 
     def load_ftm(self, lines: Iterable[str], source_list: str) -> list[str]:
         """Load a FollowTheMoney watchlist (JSON lines); returns the errors of rejected lines."""
@@ -220,45 +232,78 @@ class Matcher:
 
     def match_event(self, kind: str, event: Mapping[str, Any]) -> list[Match]:
         """Matches of one event (a CrossingEvent, SeizureEvent or BiometricCapture datum)."""
+        return self.match_events(kind, [event])[0]
+
+    def match_events(self, kind: str, events: Iterable[Mapping[str, Any]]) -> list[list[Match]]:
+        """Matches of each of a batch of events of one kind, in order. Same result as
+        match_event one by one, faster: index lookups for the batch run as one (a worker
+        taking events from its stream in batches should use this)."""
         event_kind = _event_kind(kind)
-        at = to_millis(event.get("captured_at" if event_kind == "BIOMETRIC" else "occurred_at"))
-        lookups = [_Lookup(s) for s in subjects_of_event(kind, event)]
-        if event_kind == "BIOMETRIC" and event.get("template"):
-            lookups[0].template = event["template"]
-        return self._match(lookups, at)
+        time_field = "captured_at" if event_kind == "BIOMETRIC" else "occurred_at"
+        batches: list[tuple[list[_Lookup], int | None]] = []
+        for event in events:
+            lookups = [_Lookup(s) for s in subjects_of_event(kind, event)]
+            if event_kind == "BIOMETRIC" and event.get("template"):
+                lookups[0].template = event["template"]
+            batches.append((lookups, to_millis(event.get(time_field))))
+        self._lookup([lookup for lookups, _ in batches for lookup in lookups])
+        return [self._collect(lookups, at) for lookups, at in batches]
 
     def match_subject(self, subject: Subject, at: Any = None,
                       template: Mapping[str, Any] | None = None) -> list[Match]:
-        return self._match([_Lookup(subject, template)], to_millis(at))
+        lookup = _Lookup(subject, template)
+        self._lookup([lookup])
+        return self._collect([lookup], to_millis(at))
 
-    def _match(self, lookups: list[_Lookup], at: int | None) -> list[Match]:
+    def _lookup(self, lookups: list[_Lookup]) -> None:
+        """Candidates of every lookup: one batched index query, then the biometric gallery."""
+        index = self.index
+        found = index.lookup_batch([self._keys(lookup.subject) for lookup in lookups])
+        for lookup, (strong, weak) in zip(lookups, found):
+            lookup.strong, lookup.weak = strong, weak
+            if lookup.template is not None:
+                for hit in self.gallery.search(lookup.template):
+                    slot = index.slot(hit.entry_id)
+                    if slot is not None:
+                        lookup.biometric[hit.entry_id] = biometric_contribution(
+                            hit.similarity, hit.threshold, hit.modality)
+                        strong.add(slot)
+                weak -= strong
+
+    def _keys(self, subject: Subject) -> tuple[set[str], set[str]]:
+        """subject_keys, with the name keys of recently seen names cached (travellers' names
+        repeat; the cache is keyed on the vocabulary version, so listed tokens added since are
+        taken into account)."""
+        vocabulary = self.index.org_vocabulary if subject.organisation else self.index.vocabulary
+        years = tuple(sorted({d[0] for d in subject.birth_dates}))
+        cache_key = (subject.forms, subject.organisation, years, vocabulary.version)
+        names = self._name_key_cache.get(cache_key)
+        strong, weak = subject_keys(subject, self.index, self.year_window, names=names)
+        if names is None and subject.forms:
+            if len(self._name_key_cache) >= NAME_KEY_CACHE_SIZE:
+                self._name_key_cache.clear()
+            self._name_key_cache[cache_key] = weak
+        return strong, weak
+
+    def _collect(self, lookups: list[_Lookup], at: int | None) -> list[Match]:
         at = int(time.time() * 1000) if at is None else at
         best: dict[str, Match] = {}
         for lookup in lookups:
-            for match in self._match_one(lookup, at):
+            for match in self._score(lookup, at):
                 known = best.get(match.entry_id)
                 if known is None or match.score > known.score:
                     best[match.entry_id] = match
         return sorted(best.values(), key=lambda m: (-m.score, m.entry_id))
 
-    def _match_one(self, lookup: _Lookup, at: int) -> list[Match]:
+    def _score(self, lookup: _Lookup, at: int) -> list[Match]:
         subject = lookup.subject
         index = self.index
-        strong_keys, weak_keys = subject_keys(subject, index, self.year_window)
-        strong, weak = index.lookup_split(strong_keys, weak_keys)
-        if lookup.template is not None:
-            for hit in self.gallery.search(lookup.template):
-                slot = index.slot(hit.entry_id)
-                if slot is not None:
-                    lookup.biometric[hit.entry_id] = biometric_contribution(hit.similarity, hit.threshold, hit.modality)
-                    strong.add(slot)
-            weak -= strong
         thresholds = self._source_thresholds()
         valid_from, valid_until, source = index.valid_from, index.valid_until, index.source
-        candidates = [s for s in strong if valid_from[s] <= at <= valid_until[s]]
-        if weak:
+        candidates = [s for s in lookup.strong if valid_from[s] <= at <= valid_until[s]]
+        if lookup.weak:
             reach = self._reach_test(subject)
-            candidates += [s for s in weak if valid_from[s] <= at <= valid_until[s] and reach(s)]
+            candidates += [s for s in lookup.weak if valid_from[s] <= at <= valid_until[s] and reach(s)]
         matches = []
         for slot in candidates:
             threshold = thresholds[source[slot]]
@@ -307,7 +352,9 @@ class Matcher:
     def screen_entity(self, entity: Mapping[str, Any]) -> list[Match]:
         """Matches of one FollowTheMoney entity (a dict as in FtM JSON lines)."""
         subjects = list(self._ftm_subjects([json.dumps(entity)]))
-        return self._match([_Lookup(subjects[0][1])], None) if subjects and subjects[0][1] else []
+        if not subjects or subjects[0][1] is None:
+            return []
+        return self.match_subject(subjects[0][1])
 
     def screen_ftm(self, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         """The ``borderhub screen`` contract: one result per query entity (JSON lines), as
@@ -315,7 +362,7 @@ class Matcher:
         Documents in the file join onto their holders as in the watchlist converter; lines that
         list nothing (an Address, a Sanction) or cannot be read yield an empty result."""
         for query_id, subject in self._ftm_subjects(lines):
-            matches = self._match([_Lookup(subject)], None) if subject is not None else []
+            matches = self.match_subject(subject) if subject is not None else []
             yield screen_result(query_id, matches)
 
     def _ftm_subjects(self, lines: Iterable[str]) -> Iterator[tuple[str, Subject | None]]:

@@ -207,39 +207,47 @@ class WatchlistIndex:
         self.source.append(code)
         if prepared.kind in ("PERSON", "ORGANISATION"):
             vocabulary = self.vocabulary if prepared.kind == "PERSON" else self.org_vocabulary
-            for unit in key_units(prepared.forms):
-                vocabulary.add(unit)
+            vocabulary.add_entry(key_units(prepared.forms))
         return slot, entry_keys(prepared)
 
     # ------------------------------------------------------------------ postings
 
     def lookup(self, keys: Iterable[str]) -> set[int]:
         """Slots of live entries sharing at least one key."""
-        strong, _ = self.lookup_split(keys, ())
-        return strong
+        return self.lookup_batch([(keys, ())])[0][0]
 
     def lookup_split(self, strong_keys: Iterable[str], weak_keys: Iterable[str]) -> tuple[set[int], set[int]]:
         """Live slots found by a strong key (identifiers), and those found by weak keys (names)
-        only; one vectorised pass for both."""
-        hashes = [key_hash(k) for k in strong_keys]
-        n_strong = len(hashes)
-        hashes += [key_hash(k) for k in weak_keys]
-        strong: set[int] = set()
-        weak: set[int] = set()
-        if not hashes:
-            return strong, weak
-        if len(self._keys):
+        only."""
+        return self.lookup_batch([(strong_keys, weak_keys)])[0]
+
+    def lookup_batch(self, queries: list[tuple[Iterable[str], Iterable[str]]]) -> list[tuple[set[int], set[int]]]:
+        """lookup_split for many queries in one vectorised pass over the base (numpy's fixed
+        cost per call is paid once per batch, not once per event)."""
+        hashes: list[int] = []
+        owners: list[int] = []  # 2 * query + (0 strong, 1 weak), per hash
+        for q, (strong_keys, weak_keys) in enumerate(queries):
+            for flag, keys in ((2 * q, strong_keys), (2 * q + 1, weak_keys)):
+                for key in keys:
+                    hashes.append(key_hash(key))
+                    owners.append(flag)
+        found: list[set[int]] = [set() for _ in range(2 * len(queries))]
+        if hashes and len(self._keys):
             for row, slot in self._lookup_base(hashes):
-                (strong if row < n_strong else weak).add(slot)
+                found[owners[row]].add(slot)
         if self._overlay:
-            for row, h in enumerate(hashes):
-                slots = self._overlay.get(h)
+            overlay = self._overlay
+            for h, owner in zip(hashes, owners):
+                slots = overlay.get(h)
                 if slots:
-                    (strong if row < n_strong else weak).update(slots)
+                    found[owner].update(slots)
         alive = self._alive
-        strong = {s for s in strong if alive[s]}
-        weak = {s for s in weak if alive[s] and s not in strong}
-        return strong, weak
+        out = []
+        for q in range(len(queries)):
+            strong = {s for s in found[2 * q] if alive[s]}
+            weak = {s for s in found[2 * q + 1] if alive[s] and s not in strong}
+            out.append((strong, weak))
+        return out
 
     def _lookup_base(self, hashes: list[int]) -> list[tuple[int, int]]:
         """(query row, slot) of every base posting of the hashes."""

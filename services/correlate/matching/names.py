@@ -40,6 +40,7 @@ __all__ = [
     "TokenVocabulary",
     "blocking_keys",
     "compare_forms",
+    "distinct_forms",
     "key_units",
     "name_forms",
     "name_similarity",
@@ -53,7 +54,7 @@ LOOSE = "~"  # prefix of a form whose tokens may lack vowels or follow a loose r
 # Connecting words that carry no identity: they neither count in coverage nor make keys.
 PARTICLES = frozenset(
     "al el ul ad ash at bin ben ibn bint binti bn bnt abu da das de del della der des di do dos du "
-    "e la le van von y zu ter den ten st".split()
+    "e la le van von y zu ter den ten st thi".split()  # thi: Vietnamese feminine middle name
 )
 ORG_STOPWORDS = frozenset("the of and for in at a an de du des la le el et und der die das".split())
 
@@ -253,6 +254,19 @@ def without_article(token: str) -> str | None:
     return None
 
 
+def distinct_forms(forms: Iterable[str]) -> tuple[str, ...]:
+    """Forms without repeats of the same tokens in another order ("ivan petrov" and
+    "petrov ivan" align and key alike): the first of each kept."""
+    seen: set[tuple[bool, tuple[str, ...]]] = set()
+    out = []
+    for form in forms:
+        signature = (form.startswith(LOOSE), _sorted_tokens(form))
+        if signature not in seen:
+            seen.add(signature)
+            out.append(form)
+    return tuple(out)
+
+
 @lru_cache(maxsize=200_000)
 def _content_tokens(form: str) -> tuple[bool, list[str]]:
     loose = form.startswith(LOOSE)
@@ -300,6 +314,8 @@ def _units(tokens: list[str]) -> list[tuple[str, int, int]]:
 MAX_KEY_TOKENS = 6
 MIN_EXPAND_LENGTH = 4  # shorter tokens have too many one-edit neighbours to be worth it
 MAX_NEIGHBOURS = 10
+COMMON_SHARE = 0.001  # a token named by more than this share of entries is common...
+COMMON_MIN_ENTRIES = 100  # ...and by more than this many
 
 
 def key_units(forms: Iterable[str]) -> list[str]:
@@ -322,9 +338,24 @@ class TokenVocabulary:
         self._tokens: set[str] = set()
         self._by_deletion: dict[str, list[str]] = {}
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._counts: dict[str, int] = {}  # entries naming each token (removals not counted back)
+        self.entries = 0
+        self.version = 0  # changes whenever a token is added: query keys cached before are stale
 
     def __len__(self) -> int:
         return len(self._tokens)
+
+    def add_entry(self, units: Iterable[str]) -> None:
+        """The key units of one entry's names."""
+        self.entries += 1
+        counts = self._counts
+        for unit in set(units):
+            counts[unit] = counts.get(unit, 0) + 1
+            self.add(unit)
+
+    def is_common(self, token: str) -> bool:
+        """Named by many entries (Nguyen, Mohammed, Ivan): a pair of two such tokens is a weak key."""
+        return self._counts.get(token, 0) > max(COMMON_MIN_ENTRIES, COMMON_SHARE * self.entries)
 
     def add(self, token: str) -> None:
         if token in self._tokens or len(token) < MIN_EXPAND_LENGTH - 1:
@@ -333,6 +364,7 @@ class TokenVocabulary:
         for variant in _deletions(token):
             self._by_deletion.setdefault(variant, []).append(token)
         self._cache.clear()  # a new token may be someone's neighbour
+        self.version += 1
 
     def neighbours(self, token: str) -> tuple[str, ...]:
         """The token itself, then, when it is not a listed token, the listed tokens one edit
@@ -369,13 +401,15 @@ def _deletions(token: str) -> set[str]:
     return {token, *(token[:i] + token[i + 1:] for i in range(len(token)))}
 
 
-def _codes(units: Iterable[str]) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=100_000)
+def _codes(units: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     variants = list(units)
     variants += [bare for bare in map(without_article, variants) if bare]
-    return {phonetic(v) for v in variants}, {skeleton(v) or v for v in variants}
+    return frozenset(phonetic(v) for v in variants), frozenset(skeleton(v) or v for v in variants)
 
 
-def _pair_keys(a: tuple[set[str], set[str]], b: tuple[set[str], set[str]], keys: set[str]) -> None:
+def _pair_keys(a: tuple[frozenset[str], frozenset[str]], b: tuple[frozenset[str], frozenset[str]],
+               keys: set[str]) -> None:
     for pa in a[0]:
         for pb in b[0]:
             keys.add("p:" + (pa + "|" + pb if pa <= pb else pb + "|" + pa))
@@ -388,7 +422,7 @@ def _form_keys(form: str, keys: set[str], vocabulary: TokenVocabulary | None) ->
     _, tokens = _content_tokens(form)
     tokens = tokens[:MAX_KEY_TOKENS]
     if len(tokens) == 1:
-        found = vocabulary.neighbours(tokens[0]) if vocabulary is not None else tokens
+        found = vocabulary.neighbours(tokens[0]) if vocabulary is not None else (tokens[0],)
         phonetics, skeletons = _codes(found)
         keys.update("m:" + c for c in phonetics | skeletons)
         return
@@ -396,13 +430,29 @@ def _form_keys(form: str, keys: set[str], vocabulary: TokenVocabulary | None) ->
     exact = [_codes((u,)) for u, _, _ in units]
     # One typo at a time: a pair keys as (token, neighbours of the other) both ways.
     near = [_codes(vocabulary.neighbours(u)) if vocabulary is not None else None for u, _, _ in units]
-    for (x, (_, ai, aj)), (y, (_, bi, bj)) in combinations(enumerate(units), 2):
-        if not (aj < bi or bj < ai):
-            continue  # overlapping units ("jinping" with "jin")
+    pairs = [(x, y) for (x, (_, ai, aj)), (y, (_, bi, bj)) in combinations(enumerate(units), 2)
+             if aj < bi or bj < ai]  # not overlapping units ("jinping" with "jin")
+    if vocabulary is not None and len(tokens) >= 3:
+        pairs = _selective_pairs(units, pairs, vocabulary)
+    for x, y in pairs:
         _pair_keys(exact[x], exact[y], keys)
         if vocabulary is not None:
             _pair_keys(exact[x], near[y], keys)
             _pair_keys(near[x], exact[y], keys)
+
+
+def _selective_pairs(units: list[tuple[str, int, int]], pairs: list[tuple[int, int]],
+                     vocabulary: TokenVocabulary) -> list[tuple[int, int]]:
+    """A query of three or more tokens skips pairs of two common tokens ("nguyen minh",
+    "ivan sergeevich") when another pair holds a rarer one: the entry it is after shares two
+    tokens with it, and its rare token too unless that one is missing from the list."""
+    common = [vocabulary.is_common(u) for u, _, _ in units]
+    kept = [(x, y) for x, y in pairs if not (common[x] and common[y])]
+    if kept:
+        return kept
+    # Every token is common: keep the pairs of the least common one.
+    rarest = min(range(len(units)), key=lambda i: vocabulary._counts.get(units[i][0], 0))
+    return [(x, y) for x, y in pairs if rarest in (x, y)]
 
 
 def blocking_keys(forms: Iterable[str], vocabulary: TokenVocabulary | None = None) -> set[str]:

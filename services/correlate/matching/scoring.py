@@ -28,7 +28,7 @@ from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
 from .identifiers import DOCUMENT_SCHEMES, normalize_identifier, ocr_confusions
-from .names import NameComparison, best_comparison, name_forms, org_forms
+from .names import NameComparison, best_comparison, distinct_forms, name_forms, org_forms
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -270,7 +270,7 @@ def prepare_entry(entry: Mapping[str, Any]) -> PreparedEntry:
         identifiers.append((scheme, value, ident.get("country"), normalize_identifier(scheme, value)))
     birth_dates = tuple(entry.get("birth_dates") or ())
     forms_of = org_forms if kind == "ORGANISATION" else name_forms
-    forms = tuple(dict.fromkeys(f for n in (*names, *aliases) for f in forms_of(n)))
+    forms = distinct_forms(f for n in (*names, *aliases) for f in forms_of(n))
     templates = tuple((_enum(t.get("modality"), "UNKNOWN"), t.get("algorithm") or "", t.get("algorithm_version") or "",
                        int(t.get("dimension") or len(t.get("vector") or ())))
                       for t in entry.get("biometric_templates") or ())
@@ -325,7 +325,7 @@ def make_subject(label: str, *, names: Iterable[str | None] = (), organisation: 
     names = tuple(n for n in names if n)
     forms_of = org_forms if organisation else name_forms
     return Subject(
-        label=label, names=names, forms=tuple(dict.fromkeys(f for n in names for f in forms_of(n))),
+        label=label, names=names, forms=distinct_forms(f for n in names for f in forms_of(n)),
         organisation=organisation, birth_dates=_dates(birth_dates),
         nationalities=frozenset(c for c in nationalities if c), sex=sex if sex in ("M", "F") else None,
         documents=_normalised_pairs("PASSPORT", documents), plates=_normalised_pairs("VEHICLE_PLATE", plates),

@@ -111,6 +111,11 @@ KR_SYLLABLES = [
     ("석", "seok|suk"), ("철", "chul|cheol"), ("훈", "hoon|hun"), ("용", "yong"), ("혁", "hyuk|hyeok"), ("규", "kyu|gyu"),
 ]
 
+KR_SYLLABLES_EXTRA = [  # for diverse (benchmark) people only: the evaluation set keeps the pool above
+    ("가", "ga|ka"), ("나", "na"), ("다", "da"), ("라", "ra|la"), ("보", "bo|po"), ("소", "so"), ("아", "a"),
+    ("주", "ju|joo"), ("차", "cha"), ("채", "chae"), ("해", "hae"), ("환", "hwan"), ("효", "hyo"), ("기", "ki|gi"),
+    ("선", "sun|seon"), ("명", "myung|myeong"), ("종", "jong"), ("창", "chang"), ("광", "kwang|gwang"), ("원", "won"),
+]
 GR_MALE = [
     ("Γεώργιος", "Georgios|Yeoryios"), ("Ιωάννης", "Ioannis|Yiannis"), ("Δημήτριος", "Dimitrios"),
     ("Κωνσταντίνος", "Konstantinos|Constantinos"), ("Νικόλαος", "Nikolaos"), ("Χρήστος", "Christos|Hristos"),
@@ -189,6 +194,61 @@ CULTURE_WEIGHTS = {"ru": 14, "ua": 5, "ar": 16, "cn": 9, "kr": 4, "gr": 4, "es":
 ALL_COUNTRIES = sorted({c for cs in NATIONALITIES.values() for c in cs})
 
 
+# Made-up surnames for benchmarks at a million entries, where the pools above would make every
+# traveller a namesake of dozens of listed people: roots and endings of each culture combined.
+_RU_PREFIXES = ("", "", "", "Бело", "Ново", "Старо", "Черно", "Красно", "Добро", "Велико")
+_RU_ENDINGS = ("ов", "ев", "ин", "ский", "цев", "енко", "ук", "ович", "аев", "ихин")
+_AR_LETTERS = {"ب": "b", "ت": "t", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ر": "r", "ز": "z", "س": "s",
+               "ش": "sh", "ف": "f", "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "ط": "t",
+               "ص": "s", "غ": "gh"}
+_GR_ENDINGS = (("όπουλος", "opoulos"), ("ίδης", "idis"), ("άκης", "akis"), ("άτος", "atos"), ("ίου", "iou"))
+_LATIN_ROOTS = {
+    "de": ("Hof Berg Stein Feld Wald Bach Brunn Lind Horn Kirch Sommer Winter Eich Rosen Adler Falk Lang Kurz "
+           "Hart Wei Roth Schwarz Gold Silber Eisen Holz Mühl Brand Ober Unter").split(),
+    "en": ("Ash Black Brad Brook Cart Chad Clay Crom Dun Elling Fair Gar Hal Harring Kings Lang Mar Nor Pem "
+           "Red Ross Sher Stan Thorn Wal Wes Whit Wood Win Al").split(),
+    "pl": "Kowal Now Wiśn Zieliń Wojc Krawc Kaczm Sikor Bar Mazur Gór Las Dąb Brzez Kozł Wolsk Ostr Pias Jast Sob".split(),
+    "tr": "Yıl Kay Dem Şah Çel Öz Ar Doğ Kıl Çet Ak Kar Gül Er Bay Tan Uç Ay Koca Sarı".split(),
+    "es": "Alba Bel Cal Del Esc Fuen Gal Lar Mon Nav Oli Pal Quin Riv Sal Tor Val Vill Zam Bar".split(),
+}
+_LATIN_ENDINGS = {
+    "de": ("mann", "er", "ner", "berger", "hofer", "bauer", "feld", "meier", "huber", "stein"),
+    "en": ("ford", "ley", "ton", "wood", "well", "son", "er", "by", "ham", "worth"),
+    "pl": ("ski", "ak", "ik", "czyk", "ewicz", "ecki", "owski", "ny", "iak", "ała"),
+    "tr": ("maz", "a", "ır", "in", "ık", "türk", "demir", "can", "kaya", "oğlu"),
+    "es": ("ez", "ada", "ero", "ales", "illo", "ino", "era", "ón", "ejo", "ado"),
+}
+
+
+def _diverse_family(rng: random.Random, culture: str, sex: str) -> tuple[str, list[str]] | None:
+    """A made-up family name of the culture (native script, Latin spellings), None when the
+    culture keeps its pool."""
+    if culture in ("ru", "ua"):
+        root = rng.choice(RU_FAMILY)
+        for ending in ("ов", "ев", "ёв", "ин"):
+            if root.endswith(ending):
+                root = root[: -len(ending)]
+                break
+        name = rng.choice(_RU_PREFIXES) + root.lower() + rng.choice(_RU_ENDINGS)
+        return _gendered_ru(name[0].upper() + name[1:], sex), []
+    if culture == "ar":
+        letters = [rng.choice(list(_AR_LETTERS)) for _ in range(3)]
+        native = "ال" + letters[0] + "ا" + letters[1] + letters[2] + "ي"
+        latin = _AR_LETTERS[letters[0]] + "a" + _AR_LETTERS[letters[1]] + _AR_LETTERS[letters[2]] + "i"
+        return native, [f"Al-{latin.capitalize()}", f"Al{latin}", f"El-{latin.capitalize()}"]
+    if culture in _LATIN_ROOTS:
+        name = rng.choice(_LATIN_ROOTS[culture]) + rng.choice(_LATIN_ENDINGS[culture])
+        return _gendered_pl(name, sex) if culture == "pl" else name, []
+    if culture == "gr":
+        given = rng.choice(GR_MALE)
+        stem = given[0][:-2] if given[0].endswith(("ος", "ης")) else given[0]
+        ending, latin_ending = rng.choice(_GR_ENDINGS)
+        latin_stem = given[1].split("|")[0]
+        latin_stem = latin_stem[:-2] if latin_stem.endswith(("os", "is")) else latin_stem
+        return stem + ending, [latin_stem + latin_ending]
+    return None
+
+
 # ---------------------------------------------------------------------------- people
 
 @dataclass
@@ -244,7 +304,10 @@ def _patronymic(father: str, sex: str) -> str:
     return stem + ("ович" if sex == "M" else "овна")
 
 
-def make_person(rng: random.Random, culture: str | None = None, sex: str | None = None) -> Person:
+def make_person(rng: random.Random, culture: str | None = None, sex: str | None = None,
+                diverse: bool = False) -> Person:
+    """A person of a culture (drawn by CULTURE_WEIGHTS when None). diverse: most family names
+    made up from roots and endings, for realistic namesake rates at a million entries."""
     culture = culture or rng.choices(list(CULTURE_WEIGHTS), weights=list(CULTURE_WEIGHTS.values()))[0]
     sex = sex or rng.choice("MF")
     p = Person(culture=culture, sex=sex, given=[], family=[], birth=_birth(rng),
@@ -276,7 +339,7 @@ def make_person(rng: random.Random, culture: str | None = None, sex: str | None 
         p.latin_given = [["".join(py for _, py in chars).capitalize()]]
     elif culture == "kr":
         family = rng.choice(KR_FAMILY)
-        syllables = [rng.choice(KR_SYLLABLES) for _ in range(2)]
+        syllables = [rng.choice(KR_SYLLABLES + KR_SYLLABLES_EXTRA if diverse else KR_SYLLABLES) for _ in range(2)]
         p.family, p.latin_family = [family[0]], [family[1].split("|")]
         p.given = ["".join(h for h, _ in syllables)]
         first, second = syllables[0][1].split("|"), syllables[1][1].split("|")
@@ -296,6 +359,8 @@ def make_person(rng: random.Random, culture: str | None = None, sex: str | None 
         p.family = [rng.choice(VN_FAMILY)]
         p.middle = [rng.choice(VN_MIDDLE_MALE if male else VN_MIDDLE_FEMALE)]
         p.given = [rng.choice(VN_GIVEN)]
+        if diverse:  # two-syllable given names ("Minh Khai")
+            p.given.insert(0, rng.choice(VN_GIVEN))
     else:
         pools = {"de": (DE_MALE, DE_FEMALE, DE_FAMILY), "tr": (TR_MALE, TR_FEMALE, TR_FAMILY),
                  "pl": (PL_MALE, PL_FEMALE, PL_FAMILY), "en": (EN_MALE, EN_FEMALE, EN_FAMILY)}[culture]
@@ -304,6 +369,13 @@ def make_person(rng: random.Random, culture: str | None = None, sex: str | None 
             p.middle = [rng.choice(pools[0] if male else pools[1])]
         family = rng.choice(pools[2])
         p.family = [_gendered_pl(family, sex) if culture == "pl" else family]
+    if diverse and rng.random() < 0.9:
+        made_up = _diverse_family(rng, culture, sex)
+        if made_up is not None:
+            p.family, p.latin_family = [made_up[0]], ([made_up[1]] if made_up[1] else [])
+            if culture == "es":
+                p.family.append(rng.choice(ES_FAMILY))
+                p.latin_family = []
     return p
 
 
@@ -445,7 +517,7 @@ def person_entry(rng: random.Random, entry_id: str, p: Person, source_list: str 
 
 
 def watchlist(rng: random.Random, n: int, prefix: str = "w", people: list[Person] | None = None,
-              keep_every: int = 100, dob_share: float = 0.85) -> Iterator[dict]:
+              keep_every: int = 100, dob_share: float = 0.85, diverse: bool = False) -> Iterator[dict]:
     """n entries of every kind, about as a national watchlist mixes them (40% persons, 45%
     lost/stolen documents, vehicles, vessels, phones, organisations). Every keep_every-th
     listed person is appended to people (for events about listed travellers)."""
@@ -453,7 +525,7 @@ def watchlist(rng: random.Random, n: int, prefix: str = "w", people: list[Person
         eid = f"{prefix}{i:07d}"
         r = rng.random()
         if r < 0.40:
-            person = make_person(rng)
+            person = make_person(rng, diverse=diverse)
             yield person_entry(rng, eid, person, "national-wanted", dob_share)
             if people is not None and i % keep_every == 0:
                 people.append(person)
