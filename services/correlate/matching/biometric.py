@@ -6,8 +6,9 @@ thresholds are cosine similarities and depend on the feature extractor, so they 
 with defaults for typical face / fingerprint / iris embeddings.
 
 Vectors are stored as float16 (half the memory of float32; cosine similarity changes in the
-third decimal). Search is approximate (HNSW) with a generous expansion factor; ``exact=True``
-brute-forces a small gallery.
+third decimal). Search is approximate (HNSW); the expansion factor of 256 keeps rank-1 recall
+near 0.97 even on unclustered random 512-d vectors at 100k (64 gave 0.69 there; real face
+embeddings cluster and fare better). ``exact=True`` brute-forces (about 8 ms at 100k x 512).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class TemplateGallery:
     the entry takes effect for the next search."""
 
     def __init__(self, thresholds: Mapping[str, float] | None = None, *, dtype: str = "f16",
-                 connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 64) -> None:
+                 connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 256) -> None:
         self.thresholds = {**DEFAULT_BIOMETRIC_THRESHOLDS, **(thresholds or {})}
         self._options = {"dtype": dtype, "connectivity": connectivity, "expansion_add": expansion_add,
                          "expansion_search": expansion_search}

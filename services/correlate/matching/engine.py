@@ -4,7 +4,12 @@
 conveyance and phones; each person of a seizure; the seized documents, conveyance and phones;
 a biometric capture with its document), looks each up in the index, rejects cheaply what cannot
 reach its list's threshold, scores the rest and returns one ``Match`` per watchlist entry at or
-above its threshold, best first.
+above its threshold, best first. ``match_events`` does the same for a batch of events with one
+vectorised index lookup: a worker taking its stream in batches should use it.
+
+Name lookups of a subject with a birth date only reach entries born within ``year_window`` years
+of it (or of unknown birth): a namesake born further apart cannot reach the lowest threshold
+(see ``Matcher._year_window``).
 
 ``screen_entity(entity)`` does the same for one FtM entity (the ``borderhub screen`` batch);
 query entities are read with the same converter as the watchlist feed
@@ -44,7 +49,7 @@ from .scoring import (
     to_millis,
 )
 
-__all__ = ["Match", "Matcher", "subjects_of_event"]
+__all__ = ["Match", "Matcher", "screen_result", "subject_keys", "subject_of_entry", "subjects_of_event"]
 
 _PERSON = KIND_CODES["PERSON"]
 NAME_KEY_CACHE_SIZE = 50_000
@@ -66,7 +71,7 @@ class Match:
     explanation: list[dict[str, Any]]
     action_on_hit: str
     subject: str  # who or what is listed, in a few words
-    event_part: str = ""  # which part of the event matched: traveller, persons[0], documents, capture
+    event_part: str = ""  # which part of the event matched: traveller, persons[0], seized items, capture
 
 
 @dataclass(slots=True)

@@ -199,7 +199,7 @@ def _cjk_tokens(tokens: list[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def name_forms(text: str) -> tuple[str, ...]:
     """The comparable forms of a person's name (see module doc); empty when nothing is left."""
     text = remove_person_prefixes(text.strip()) if text else ""
@@ -247,8 +247,8 @@ def org_forms(text: str) -> tuple[str, ...]:
 
 
 def without_article(token: str) -> str | None:
-    """"alotaibi" -> "otaibi": the Arabic article written joined to a Latin name. Only ever an
-    extra variant of the token ("Alberto" keeps matching "Alberto")."""
+    """The token without an Arabic article written joined to a Latin name ("alotaibi" ->
+    "otaibi"), or None. Only ever an extra variant ("Alberto" keeps matching "Alberto")."""
     if len(token) >= 6 and token[:2] in ("al", "el"):
         return token[2:]
     return None
@@ -267,7 +267,7 @@ def distinct_forms(forms: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def _content_tokens(form: str) -> tuple[bool, list[str]]:
     loose = form.startswith(LOOSE)
     tokens = (form[1:] if loose else form).split()
@@ -487,7 +487,7 @@ def _token_info(token: str) -> tuple[str, str, str, frozenset[str]]:
     return VARIANTS.get(token, token), phonetic(token), skeleton(token), _symbols(token)
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=200_000)
 def token_similarity(a: str, b: str, loose: bool = False) -> float:
     """Similarity in [0, 1] of two ASCII tokens; loose also compares consonant skeletons.
     A joined Arabic article ("alotaibi") is tried off as well."""
@@ -564,12 +564,12 @@ def _similar(a: str, b: str, loose: bool) -> float:
     return token_similarity(a, b, loose) if a <= b else token_similarity(b, a, loose)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def _sorted_tokens(form: str) -> tuple[str, ...]:
     return tuple(sorted(_content_tokens(form)[1]))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def compare_forms(query: str, entry: str) -> NameComparison:
     """Align the tokens of two forms (order-free, joined syllables allowed) and score them.
 
@@ -647,7 +647,7 @@ def _merge_candidates(qt: list[str], et: list[str], rest_q: list[int], rest_e: l
     return out
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def _skeleton_set(form: str) -> frozenset[str]:
     return frozenset(skeleton(t) for t in _content_tokens(form)[1])
 

@@ -23,7 +23,7 @@ explanation is the sum. The weights below are set so that:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
@@ -36,6 +36,7 @@ __all__ = [
     "Subject",
     "Thresholds",
     "compare_birth_dates",
+    "make_subject",
     "prepare_entry",
     "score_entry",
 ]
@@ -308,7 +309,6 @@ class Subject:
     vessel_names: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
     registrations: tuple[tuple[str, str | None], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_person(self) -> bool:
