@@ -9,14 +9,15 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP) $(VENV)/.jars
 
-# Java, Maven and ICU headers (PyICU, used by the name-normalisation libraries) come from the
-# system; installed with apt-get when missing and we are root.
+# Java, Maven, ICU headers (PyICU, used by the name-normalisation libraries) and Chromium (the
+# dashboard's browser test) come from the system; installed with apt-get when missing and root.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	pkg-config --exists icu-uc 2>/dev/null || missing="$$missing libicu-dev pkg-config"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "please install:$$missing" >&2; exit 1; fi; \

@@ -102,7 +102,10 @@ def system_up(demo: bool = typer.Option(False, "--demo", help="Also load a demo 
     except StackError as exc:
         _fail(exc)
     console.print(f"[green]borderhub is up[/green]\n"
-                  f"  ingest gateway   http://localhost:{settings.ingest_port}   (OpenAPI: /docs)\n"
+                  f"  search API       http://localhost:{settings.api_port}/docs\n"
+                  f"  dashboard        http://localhost:{settings.api_port}/dashboard"
+                  f"   (key: borderhub keys create --role operations)\n"
+                  f"  ingest gateway   http://localhost:{settings.ingest_port}/docs\n"
                   f"  Kafka            localhost:{settings.kafka_port}\n"
                   f"  Elasticsearch    http://localhost:{settings.es_port}\n"
                   f"  logs             {settings.logs_dir}\n"

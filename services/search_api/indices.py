@@ -163,6 +163,11 @@ def event_index_name(when: dt.datetime) -> str:
 def event_document(kind: str, datum: dict, now: dt.datetime | None = None) -> tuple[str, str, dict]:
     """(index, id, document) for one event datum."""
     when = datum["captured_at"] if kind == "biometrics" else datum["occurred_at"]
+    vector: list[float] = []
+    if kind == "biometrics":
+        # Plain floats need no conversion; walking them in to_json was most of the indexer's CPU.
+        vector = datum["template"]["vector"]
+        datum = {**datum, "template": {**datum["template"], "vector": []}}
     doc: dict[str, Any] = to_json(datum)
     refs = event_entities(kind, datum)
     people = [datum.get("traveller")] if kind == "crossings" else list(datum.get("persons") or [])
@@ -183,9 +188,9 @@ def event_document(kind: str, datum: dict, now: dt.datetime | None = None) -> tu
     })
     if kind == "biometrics":
         template = doc["template"]
-        vector = template.pop("vector")
+        template.pop("vector")
         if VECTOR_DIMS.get(template["modality"]) == len(vector):
-            template[_vector_field(template["modality"])] = vector
+            template[_vector_field(template["modality"])] = list(vector)
     if port:
         doc.update({"port_name": port.name, "port_country": port.country,
                     "port_location": {"lat": port.lat, "lon": port.lon}})

@@ -1,0 +1,90 @@
+"""Elasticsearch client and index setup shared by the indexer and the search API.
+
+``ensure_indices`` is idempotent and safe to run from several processes at once: it puts the
+events template, creates the first concrete index behind each of the other aliases, and adds
+new mapping fields to indices that already exist (mappings only grow; a conflicting change is
+an error, not something to paper over).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from elasticsearch import ApiError, Elasticsearch
+
+from borderhub.settings import Settings
+from services.search_api.indices import (
+    ALERTS_ALIAS,
+    AUDIT_ALIAS,
+    EVENTS_ALIAS,
+    WATCHLIST_ALIAS,
+    alerts_index,
+    audit_index,
+    events_template,
+    watchlist_index,
+)
+
+log = logging.getLogger(__name__)
+
+EVENTS_TEMPLATE_NAME = EVENTS_ALIAS
+
+
+def make_client(settings: Settings, *, request_timeout: float = 30.0, max_retries: int = 3) -> Elasticsearch:
+    """A client for ``settings.es_url``. It retries connection errors, timeouts and 502/503/504
+    on another attempt; callers with their own backoff (the indexer) pass ``max_retries=0``."""
+    return Elasticsearch(
+        settings.es_url,
+        request_timeout=request_timeout,
+        max_retries=max_retries,
+        retry_on_timeout=max_retries > 0,
+        retry_on_status=(502, 503, 504),
+        http_compress=False,  # loopback and LAN: compression costs more CPU than it saves
+    )
+
+
+def first_index(alias: str) -> str:
+    return f"{alias}-000001"
+
+
+def _body(spec: dict, shards: int, replicas: int) -> dict:
+    settings = {**spec.get("settings", {}), "number_of_shards": shards, "number_of_replicas": replicas}
+    return {**spec, "settings": settings}
+
+
+def _additive_mapping(mappings: dict) -> dict:
+    # _source filtering is fixed at creation; only fields and dynamic may change later.
+    return {k: v for k, v in mappings.items() if k in ("properties", "dynamic")}
+
+
+def _ensure_aliased_index(es: Elasticsearch, alias: str, spec: dict) -> None:
+    index = first_index(alias)
+    if es.indices.exists_alias(name=alias):
+        # Existing indices keep their shards and analysis; new fields and the replica count
+        # are applied in place.
+        es.indices.put_mapping(index=alias, **_additive_mapping(spec["mappings"]))
+        es.indices.put_settings(index=alias, settings={"number_of_replicas": spec["settings"]["number_of_replicas"]})
+        return
+    if es.indices.exists(index=alias):
+        raise RuntimeError(f"{alias} is a concrete index, not an alias (created by a write before setup?); "
+                           f"reindex it into {index} and delete it")
+    try:
+        es.indices.create(index=index, aliases={alias: {"is_write_index": True}},
+                          settings=spec["settings"], mappings=spec["mappings"])
+        log.info("created %s behind %s", index, alias)
+    except ApiError as exc:
+        if exc.error != "resource_already_exists_exception":
+            raise
+        # Another process created it between our check and our create; make sure of the alias.
+        es.indices.put_alias(index=index, name=alias, is_write_index=True)
+
+
+def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
+    shards, replicas = settings.es_shards, settings.es_replicas
+    template = events_template(shards, replicas)
+    es.indices.put_index_template(name=EVENTS_TEMPLATE_NAME, **template)
+    if es.indices.exists_alias(name=EVENTS_ALIAS):
+        # Monthly indices created from an older template get the new fields too.
+        es.indices.put_mapping(index=EVENTS_ALIAS, **_additive_mapping(template["template"]["mappings"]))
+    _ensure_aliased_index(es, ALERTS_ALIAS, _body(alerts_index(), shards, replicas))
+    _ensure_aliased_index(es, WATCHLIST_ALIAS, _body(watchlist_index(), shards, replicas))
+    _ensure_aliased_index(es, AUDIT_ALIAS, _body(audit_index(), shards, replicas))
