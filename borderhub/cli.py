@@ -271,25 +271,31 @@ def simulate(
 
 @app.command("bench")
 def bench(
-    suite: str = typer.Option("ingest", "--suite", help="ingest (gateway vs raw Kafka producers)."),
+    suite: str = typer.Option("ingest", "--suite", help="ingest, correlate, index or all."),
     events: int = typer.Option(20_000, "--events", help="Events per measurement."),
+    entries: int = typer.Option(1_000_000, "--entries", help="Watchlist size for the correlate suite."),
     output: Path = typer.Option(Path(".bench/results.json"), "--output", help="Where to save the numbers."),
 ) -> None:
-    """Measure throughput and latency against a raw-Kafka baseline taken in the same run."""
+    """Measure throughput and latency against baselines taken in the same run."""
     from borderhub import bench as benchmarks
     from borderhub.stack.components import components
     settings = get_settings()
+    suites = ("ingest", "correlate", "index") if suite == "all" else (suite,)
+    unknown = set(suites) - {"ingest", "correlate", "index"}
+    if unknown:
+        _fail(ValueError(f"unknown suite {', '.join(sorted(unknown))}"))
     try:
-        for component in components(settings, _progress):
-            component.up()
+        if set(suites) & {"ingest", "index"}:
+            for component in components(settings, _progress):
+                component.up()
     except StackError as exc:
         _fail(exc)
-    if suite != "ingest":
-        _fail(ValueError(f"unknown suite {suite!r}"))
-    results = benchmarks.run_ingest_suite(settings, events)
-    benchmarks.print_results(results)
-    benchmarks.save(results, output.with_name(f"{output.stem}-{suite}{output.suffix}"))
-    _progress(f"saved to {output.with_name(f'{output.stem}-{suite}{output.suffix}')}")
+    for name in suites:
+        results = benchmarks.SUITES[name](settings, events=events, entries=entries)
+        benchmarks.print_results(results)
+        path = output.with_name(f"{output.stem}-{name}{output.suffix}")
+        benchmarks.save(results, path)
+        _progress(f"saved to {path}")
 
 
 def main() -> None:
