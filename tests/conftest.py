@@ -83,18 +83,25 @@ class ServiceProcess:
         self.args, self.env, self.health_url, self.log = args, env, health_url, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, wait: bool = True) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "borderhub", *self.args], env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready(timeout)
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.health_url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"service exited: {self.log.read_text()[-3000:]}"
-            try:
-                if httpx.get(self.health_url, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if self.healthy():
+                return
             time.sleep(0.3)
         raise TimeoutError(f"{self.args} not healthy: {self.log.read_text()[-3000:]}")
 

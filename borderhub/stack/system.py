@@ -26,6 +26,8 @@ def services(settings: Settings, demo: bool) -> list[Service]:
     listed = [
         Service("ingest", ("ingest",), f"http://127.0.0.1:{settings.ingest_port}/healthz"),
         Service("correlate", ("correlate",), f"http://127.0.0.1:{settings.correlate_metrics_port}/metrics"),
+        Service("indexer", ("indexer",), f"http://127.0.0.1:{settings.indexer_metrics_port}/metrics"),
+        Service("search-api", ("search-api",), f"http://127.0.0.1:{settings.api_port}/healthz"),
     ]
     if demo:
         listed.append(Service("simulate", ("simulate", "--rate", "20", "--duration", "0"), None))

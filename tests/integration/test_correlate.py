@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -19,22 +17,34 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from borderhub.avro import AvroCodec, from_json
 from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
 from services.correlate.outputs import alert_id
-from tests.conftest import _free_port
+from tests.conftest import ServiceProcess, _free_port
 from tests.integration.kafka_tail import KafkaTail
 
 RUN = uuid.uuid4().hex[:6]
 
 
-class Worker:
-    """`borderhub correlate` as a real process with its own consumer group."""
+class Worker(ServiceProcess):
+    """`borderhub correlate` as a real process with its own consumer group; ready when the
+    watchlist and link graph are loaded and it has its partitions."""
 
     def __init__(self, settings, tmp_path, app_id: str, **extra_env):
-        self.port = _free_port()
-        self.log = tmp_path / f"{app_id}.log"
-        self.env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-                        BORDERHUB_CORRELATE_APP_ID=app_id, BORDERHUB_CORRELATE_METRICS_PORT=str(self.port),
-                        BORDERHUB_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1", **extra_env)
-        self.proc: subprocess.Popen | None = None
+        port = _free_port()
+        env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+                   BORDERHUB_CORRELATE_APP_ID=app_id, BORDERHUB_CORRELATE_METRICS_PORT=str(port),
+                   BORDERHUB_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1", **extra_env)
+        super().__init__(["correlate"], env, f"http://127.0.0.1:{port}/metrics", tmp_path / f"{app_id}.log")
+
+    def healthy(self) -> bool:
+        try:
+            return "borderhub_correlate_ready 1.0" in httpx.get(self.health_url, timeout=2).text
+        except httpx.HTTPError:
+            return False
+
+    def start(self, timeout: float = 120, wait: bool = False) -> None:
+        super().start(timeout, wait)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        super().wait_ready(timeout)
 
     def skip_history(self, settings) -> None:
         """Commit the group's offsets at the topics' ends, so the worker handles only what
@@ -47,37 +57,6 @@ class Worker:
         ends = consumer.end_offsets(partitions)
         consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
         consumer.close()
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "borderhub", "correlate"], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Ready when the watchlist is loaded and the worker has its partitions."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                metrics = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
-                if "borderhub_correlate_ready 1.0" in metrics:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(self.log.read_text()[-3000:])
-
-    def kill9(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill9()
 
 
 @pytest.fixture(scope="module")

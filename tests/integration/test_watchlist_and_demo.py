@@ -111,6 +111,8 @@ def test_whole_system_up_with_demo_traffic_and_down(settings, tmp_path):
     port = _free_port()
     env = dict(os.environ, BORDERHUB_STATE_DIR=str(tmp_path), BORDERHUB_INGEST_PORT=str(port),
                BORDERHUB_CORRELATE_METRICS_PORT=str(_free_port()),
+               BORDERHUB_INDEXER_METRICS_PORT=str(_free_port()), BORDERHUB_API_PORT=str(_free_port()),
+               BORDERHUB_INDEXER_GROUP_ID=f"borderhub-indexer-up-{uuid.uuid4().hex[:6]}",
                BORDERHUB_CORRELATE_APP_ID=f"borderhub-correlate-up-{uuid.uuid4().hex[:6]}",
                BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, BORDERHUB_ES_URL=settings.es_url)
 
@@ -124,7 +126,8 @@ def test_whole_system_up_with_demo_traffic_and_down(settings, tmp_path):
         assert up.returncode == 0, up.stderr
         assert f"http://localhost:{port}" in up.stderr
         status = json.loads(borderhub("status", "--json").stdout)
-        assert {status[n]["state"] for n in ("kafka", "elasticsearch", "ingest", "correlate", "simulate")} == {"running"}
+        services = ("kafka", "elasticsearch", "ingest", "correlate", "indexer", "search-api", "simulate")
+        assert {status[n]["state"] for n in services} == {"running"}
         deadline = time.monotonic() + 120
         records = []
         while time.monotonic() < deadline and len(records) < 20:
@@ -134,5 +137,5 @@ def test_whole_system_up_with_demo_traffic_and_down(settings, tmp_path):
         down = borderhub("down")
     assert down.returncode == 0
     status = json.loads(borderhub("status", "--json").stdout)
-    assert {status[n]["state"] for n in ("ingest", "correlate", "simulate")} == {"stopped"}
+    assert {status[n]["state"] for n in ("ingest", "correlate", "indexer", "search-api", "simulate")} == {"stopped"}
     assert status["kafka"]["state"] == "running"  # not ours to stop: it was running before
