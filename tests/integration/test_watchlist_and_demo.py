@@ -125,9 +125,15 @@ def test_whole_system_up_with_demo_traffic_and_down(settings, tmp_path):
         up = borderhub("up", "--demo")
         assert up.returncode == 0, up.stderr
         assert f"http://localhost:{port}" in up.stderr
-        status = json.loads(borderhub("status", "--json").stdout)
         services = ("kafka", "elasticsearch", "ingest", "correlate", "indexer", "search-api", "simulate")
-        assert {status[n]["state"] for n in services} == {"running"}
+        deadline = time.monotonic() + 60  # health is sampled: allow a busy moment to pass
+        while True:
+            status = json.loads(borderhub("status", "--json").stdout)
+            states = {n: status[n]["state"] for n in services}
+            if set(states.values()) == {"running"} or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert set(states.values()) == {"running"}, states
         deadline = time.monotonic() + 120
         records = []
         while time.monotonic() < deadline and len(records) < 20:
