@@ -202,6 +202,9 @@ class Elasticsearch(Component):
     def prepare(self) -> None:
         s = self.settings
         self.home, self.version = jvm.elasticsearch_home(s, self.progress)
+        self.run_as = self._unprivileged_user() if os.geteuid() == 0 else None
+        if self.run_as:
+            self._reachable_by_run_user()
         self.conf = self.dir / "config"
         self.conf.mkdir(parents=True, exist_ok=True)
         for name in ("jvm.options", "log4j2.properties"):
@@ -226,11 +229,35 @@ class Elasticsearch(Component):
         ]))
         for sub in ("data", "logs", "tmp"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        self.run_as = self._unprivileged_user() if os.geteuid() == 0 else None
         if self.run_as:
             uid, gid = self.run_as
             for path in [self.dir, *self.dir.rglob("*")]:
                 os.lchown(path, uid, gid)
+
+    def _reachable_by_run_user(self) -> None:
+        """The unprivileged user must reach the node's files. Under a private directory (a
+        checkout in /root, say) the distribution is copied to /opt and the node's state lives in
+        /var/lib, linked from the state directory so it still holds everything."""
+        if not _traversable(self.home):
+            shared = Path("/opt/borderhub") / self.home.name
+            if not (shared / "bin" / "elasticsearch").exists():
+                self.progress(f"copying Elasticsearch to {shared} (the checkout is private) ...")
+                shutil.rmtree(shared, ignore_errors=True)
+                shutil.copytree(self.home, shared, symlinks=True)
+                _open_parents(shared)
+            self.home = shared
+        if not self.dir.is_symlink() and not _traversable(self.dir.parent):
+            import hashlib
+            outside = Path("/var/lib/borderhub") / hashlib.sha1(str(self.dir).encode()).hexdigest()[:12]
+            outside.mkdir(parents=True, exist_ok=True)
+            _open_parents(outside)
+            if self.dir.exists():
+                for child in self.dir.iterdir():
+                    shutil.move(str(child), outside / child.name)
+                self.dir.rmdir()
+            self.dir.parent.mkdir(parents=True, exist_ok=True)
+            self.dir.symlink_to(outside, target_is_directory=True)
+        self.dir = self.dir.resolve()
 
     def _unprivileged_user(self) -> tuple[int, int]:
         # Elasticsearch refuses to run as root; a system user without a login runs it instead.
@@ -275,6 +302,17 @@ class Elasticsearch(Component):
             return r.status_code == 200 and r.json().get("status") in ("yellow", "green")
         except (httpx.HTTPError, ValueError):
             return False
+
+
+def _traversable(path: Path) -> bool:
+    """Every directory from / down to ``path`` lets other users through."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [*reversed(path.parents), path] if p.exists())
+
+
+def _open_parents(path: Path) -> None:
+    for p in [*reversed(path.parents), path]:
+        os.chmod(p, os.stat(p).st_mode | 0o005)
 
 
 def components(settings: Settings, progress=print) -> list[Component]:
