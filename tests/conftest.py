@@ -35,10 +35,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _prepare(bootstrap: str, es_url: str) -> None:
+    """What `borderhub up` does before the services start: the hub's topics and indices."""
+    from borderhub.settings import Settings
+    from borderhub.topics import ensure_topics
+    from services.search_api.es_setup import ensure_indices, make_client
+    settings = Settings(kafka_bootstrap=bootstrap, es_url=es_url)
+    ensure_topics(settings)
+    ensure_indices(make_client(settings), settings)
+
+
 @pytest.fixture(scope="session")
 def stack():
-    """Addresses of a running Kafka and Elasticsearch: (kafka_bootstrap, es_url)."""
+    """Addresses of a running Kafka and Elasticsearch, with the hub's topics and indices:
+    (kafka_bootstrap, es_url)."""
     if os.environ.get("BORDERHUB_TEST_EXTERNAL") == "1":
+        _prepare(os.environ["BORDERHUB_KAFKA_BOOTSTRAP"], os.environ["BORDERHUB_ES_URL"])
         yield os.environ["BORDERHUB_KAFKA_BOOTSTRAP"], os.environ["BORDERHUB_ES_URL"]
         return
     if _docker_available():
@@ -48,6 +60,7 @@ def stack():
                 ElasticSearchContainer("docker.elastic.co/elasticsearch/elasticsearch:8.19.4", mem_limit="2g") as es:
             bootstrap, es_url = kafka.get_bootstrap_server(), es.get_url()
             os.environ["BORDERHUB_KAFKA_BOOTSTRAP"], os.environ["BORDERHUB_ES_URL"] = bootstrap, es_url
+            _prepare(bootstrap, es_url)
             yield bootstrap, es_url
         return
     from borderhub.settings import get_settings
@@ -56,6 +69,7 @@ def stack():
     already_running = all(c.status()["state"] == "running" for c in components(settings))
     result = subprocess.run([sys.executable, "-m", "borderhub", "stack", "up"], capture_output=True, text=True)
     assert result.returncode == 0, f"borderhub stack up failed:\n{result.stdout}\n{result.stderr}"
+    _prepare(settings.kafka_bootstrap, settings.es_url)
     yield settings.kafka_bootstrap, settings.es_url
     if not already_running:  # leave the machine as we found it
         subprocess.run([sys.executable, "-m", "borderhub", "stack", "down"], capture_output=True)

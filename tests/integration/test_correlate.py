@@ -226,6 +226,24 @@ def test_rule_currency_structuring(worker, publish, settings, codec, catalog):
     assert alert["event_id"] == events[1]["event_id"]
 
 
+def test_rule_repeated_seizures_on_one_route(worker, publish, settings, codec, catalog):
+    flight = f"Q7{int(RUN, 16) % 9000 + 1000}"
+    seizures = []
+    for days_ago in (20, 9, 1):
+        event = {"event_id": str(uuid.uuid4()),
+                 "occurred_at": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days_ago)).isoformat(),
+                 "port_locode": "USMIA", "category": "NARCOTICS", "detection_method": "CANINE",
+                 "items": [{"description": "swallowed pellets", "substance": "cocaine", "quantity": 1.1, "unit": "KG"}],
+                 "conveyance": {"flight_number": flight}, "source_system": "tests"}
+        datum, problems = from_json(catalog.get("seizures"), event)
+        assert not problems, problems
+        seizures.append(datum)
+        publish("seizures", datum, b"route")
+    (alert,) = rule_alerts(settings, codec, [e["event_id"] for e in seizures], 1, "repeated_route_seizures")
+    assert alert["event_id"] == seizures[2]["event_id"]
+    assert set(alert["related_event_ids"]) == {seizures[0]["event_id"], seizures[1]["event_id"]}
+
+
 def test_network_alert_two_hops_from_a_listed_phone(worker, publish, settings, codec, catalog):
     phone = f"+5255{int(RUN, 16) % 10**8:08d}"  # a valid Mexico City number
     plate = f"NW{RUN.upper()}"
