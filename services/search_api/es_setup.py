@@ -8,12 +8,14 @@ an error, not something to paper over).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from borderhub.settings import Settings
 from services.search_api.indices import (
+    event_index_name,
     ALERTS_ALIAS,
     AUDIT_ALIAS,
     EVENTS_ALIAS,
@@ -85,6 +87,14 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
     if es.indices.exists_alias(name=EVENTS_ALIAS):
         # Monthly indices created from an older template get the new fields too.
         es.indices.put_mapping(index=EVENTS_ALIAS, **_additive_mapping(template["template"]["mappings"]))
+    # This month's index, so that searches on a new system find an empty alias, not a 404.
+    current = event_index_name(dt.datetime.now(dt.timezone.utc))
+    if not es.indices.exists(index=current):
+        try:
+            es.indices.create(index=current)
+        except BadRequestError as exc:  # another process created it meanwhile
+            if "resource_already_exists_exception" not in str(exc):
+                raise
     _ensure_aliased_index(es, ALERTS_ALIAS, _body(alerts_index(), shards, replicas))
     _ensure_aliased_index(es, WATCHLIST_ALIAS, _body(watchlist_index(), shards, replicas))
     _ensure_aliased_index(es, AUDIT_ALIAS, _body(audit_index(), shards, replicas))

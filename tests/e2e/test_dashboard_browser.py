@@ -5,9 +5,11 @@ the API's own origin, and a screenshot lands in tests/e2e/artifacts/dashboard.pn
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from borderhub.avro import AvroCodec, from_json
 from borderhub.kafka import make_producer
 from borderhub.topics import EVENT_TOPICS
 from services.ingest.simulate import Simulator
+from tests.conftest import ServiceProcess, _free_port
 from tests.integration.test_search_api import start_api
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,6 +33,20 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 @pytest.fixture(scope="module")
 def api(settings, tmp_path_factory):
     service = start_api(settings, tmp_path_factory)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def indexer(settings, tmp_path_factory):
+    """The real indexer, in a group of its own, so per-port figures come from indexed traffic."""
+    port = _free_port()
+    env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, BORDERHUB_ES_URL=settings.es_url,
+               BORDERHUB_INDEXER_METRICS_PORT=str(port),
+               BORDERHUB_INDEXER_GROUP_ID=f"borderhub-indexer-e2e-{uuid.uuid4().hex[:6]}")
+    service = ServiceProcess(["indexer"], env, f"http://127.0.0.1:{port}/metrics",
+                             tmp_path_factory.mktemp("indexer") / "indexer.log")
+    service.start(timeout=120)
     yield service
     service.stop()
 
@@ -65,7 +82,7 @@ def number(text: str) -> float:
     return float(digits) if digits else 0.0
 
 
-def test_dashboard_shows_live_traffic(api, browser, keys, settings, catalog):
+def test_dashboard_shows_live_traffic(api, indexer, browser, keys, settings, catalog):
     ops_key = keys.create("operations", name="dashboard-browser")[1]
     officer_key = keys.create("officer", name="dashboard-browser")[1]
     origin = api.url
