@@ -25,6 +25,11 @@ class EntityRef:
         return {"key": self.key, "type": self.type, "label": self.label}
 
 
+def event_time(kind: str, event: dict):
+    """When the event happened: captures have ``captured_at``, the others ``occurred_at``."""
+    return event["captured_at"] if kind == "biometrics" else event["occurred_at"]
+
+
 def _folded(text: str | None) -> str:
     return " ".join((ascii_text(text or "") or "").upper().split())
 

@@ -175,23 +175,23 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
 
     app.service(WatchlistService)
 
-    def network_alerts(kind: str, datum: dict, now: dt.datetime) -> list[dict]:
-        """Paths of one or two hops from what the event mentions to a listed entity."""
-        refs = event_entities(kind, datum)
+    def network_alerts(kind: str, datum: dict, refs: list, edges: list, now: dt.datetime) -> list[dict]:
+        """Paths of one or two hops from what the event mentions to a listed entity; then the
+        event's own edges join the graph."""
         found = []
         for path in graph.paths_to_listed([r.key for r in refs], listed.__contains__):
-            entry = next((matcher.get(i) for i in listed.entries(path[-1]) if matcher.get(i)), None)
+            entry = next(filter(None, map(matcher.get, listed.entries(path[-1]))), None)
             if entry is not None:
                 found.append(network_alert(kind, datum, path, entry, now))
-        graph.add_edges(edges_of(kind, datum), outputs.event_time(kind, datum))
+        graph.add_edges(edges, outputs.event_time(kind, datum))
         return found
 
-    def link_record(kind: str, datum: dict) -> bytes:
+    def link_record(kind: str, datum: dict, refs: list, edges: list) -> bytes:
         return codec.encode("links", {
             "event_id": datum["event_id"], "event_kind": outputs.EVENT_KINDS[kind],
             "occurred_at": outputs.event_time(kind, datum), "port_locode": datum.get("port_locode"),
-            "entities": [r.to_dict() for r in event_entities(kind, datum)],
-            "edges": [{"source": a, "target": b} for a, b in edges_of(kind, datum)],
+            "entities": [r.to_dict() for r in refs],
+            "edges": [{"source": a, "target": b} for a, b in edges],
         })
 
     @app.timer(1.0)
@@ -226,11 +226,13 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
             matches = matcher.match_event(kind, datum)
         now = dt.datetime.now(dt.timezone.utc)
         alerts = [outputs.watchlist_alert(kind, datum, match, now) for match in matches]
-        alerts += network_alerts(kind, datum, now)
+        refs = event_entities(kind, datum)  # once per event: graph search, graph and link record
+        edges = edges_of(kind, datum, refs)
+        alerts += network_alerts(kind, datum, refs, edges, now)
         for alert in alerts:
             pending.append(await alerts_topic.send(key=alert["alert_id"].encode(), value=codec.encode("alerts", alert)))
             ALERTS_TOTAL.labels(alert["source_list"] or alert["alert_type"], alert["severity"]).inc()
-        pending.append(await links_topic.send(key=datum["event_id"].encode(), value=link_record(kind, datum)))
+        pending.append(await links_topic.send(key=datum["event_id"].encode(), value=link_record(kind, datum, refs, edges)))
         for fut in pending:  # acked by Kafka before this record counts as processed
             await fut
         EVENTS.labels(message.topic, "alerted" if matches else "clear").inc()

@@ -43,9 +43,10 @@ def hub_of(kind: str, refs: list[EntityRef]) -> str | None:
     return next((r.key for r in refs if r.type != "port"), None)
 
 
-def edges_of(kind: str, event: dict) -> list[tuple[str, str]]:
-    """(hub, entity) for every other entity of the event, ports last; empty when nothing links."""
-    refs = event_entities(kind, event)
+def edges_of(kind: str, event: dict, refs: list[EntityRef] | None = None) -> list[tuple[str, str]]:
+    """(hub, entity) for every other entity of the event, ports last; empty when nothing links.
+    ``refs``: the event's entities when the caller already has them."""
+    refs = event_entities(kind, event) if refs is None else refs
     hub = hub_of(kind, refs)
     if hub is None:
         return []

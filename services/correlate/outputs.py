@@ -8,6 +8,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from borderhub.domain.entities import event_time
+
 # Fixed namespace: the same (event, entry) pair gives the same alert id in every run and on
 # every worker, so a replay after a crash never creates a second alert.
 ALERT_NAMESPACE = uuid.UUID("5d1c3b8e-2f4a-4c61-9a8e-0b6c2f1e7a90")
@@ -32,8 +34,6 @@ def severity(action_on_hit: str | None, score: float, strong: float = 0.9) -> st
     return base
 
 
-def event_time(kind: str, event: dict) -> dt.datetime:
-    return event["captured_at"] if kind == "biometrics" else event["occurred_at"]
 
 
 def watchlist_alert(kind: str, event: dict, match, now: dt.datetime, alert_type: str = "WATCHLIST_MATCH") -> dict:

@@ -18,7 +18,7 @@ import datetime as dt
 from typing import Any
 
 from borderhub.avro import to_json
-from borderhub.domain.entities import event_entities
+from borderhub.domain.entities import event_entities, event_time
 from borderhub.domain.ports import port_info
 
 EVENTS_ALIAS = "bh-events"
@@ -162,7 +162,7 @@ def event_index_name(when: dt.datetime) -> str:
 
 def event_document(kind: str, datum: dict, now: dt.datetime | None = None) -> tuple[str, str, dict]:
     """(index, id, document) for one event datum."""
-    when = datum["captured_at"] if kind == "biometrics" else datum["occurred_at"]
+    when = event_time(kind, datum)
     vector: list[float] = []
     if kind == "biometrics":
         # Plain floats need no conversion; walking them in to_json was most of the indexer's CPU.
