@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -104,6 +104,36 @@ def check_geo(g: Datum | None, path: str) -> list[Problem]:
     return problems + _check_range(g.get("lon"), join_path(path, "lon"), -180, 180)
 
 
+# Templates are compared by cosine similarity, in 32-bit floats (Elasticsearch's dense_vector,
+# the correlation galleries). A vector without a direction cannot be compared: Elasticsearch
+# refuses one whose squared length is 0 in float32 (all zeros, or elements so small their squares
+# underflow) or infinite (elements too large). Bounds on the squared length, as float32 sees it.
+_FLOAT32_MIN_NORMAL = 2.0**-126
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def vector_problem(vector: Sequence[float]) -> tuple[str, str] | None:
+    """(code, message) when a template vector cannot be compared by cosine similarity: an
+    element that is not a finite number, or a length of zero or out of float32's range. None
+    when it can (an empty vector too: its dimension is what is wrong). The gateway rejects such
+    templates with it; the indexer leaves such a vector out of the similarity index with it."""
+    bad = [i for i, x in enumerate(vector) if not math.isfinite(x)]
+    if bad:  # one problem for the vector, not one per element
+        return "value_range", f"{len(bad)} elements are not finite numbers (first at index {bad[0]})"
+    if not vector:
+        return None
+    norm = math.hypot(*vector)  # no overflow or underflow on the way, unlike a sum of squares
+    if norm * norm < _FLOAT32_MIN_NORMAL:
+        return ("vector_zero_norm",
+                f"vector has zero length (norm {norm:.3g}): all elements are 0 or too small, so it has no "
+                "direction to compare by cosine similarity")
+    if norm * norm > _FLOAT32_MAX:
+        return ("vector_norm_range",
+                f"vector length {norm:.3g} is too large: its square overflows 32-bit floats, so it cannot be "
+                "compared by cosine similarity")
+    return None
+
+
 def check_template(t: Datum | None, path: str) -> list[Problem]:
     if t is None:
         return []
@@ -118,15 +148,8 @@ def check_template(t: Datum | None, path: str) -> list[Problem]:
                 f"vector has {len(vector)} elements, dimension says {dimension}",
             )
         )
-    bad = [i for i, x in enumerate(vector) if not math.isfinite(x)]
-    if bad:  # one problem for the vector, not one per element
-        problems.append(
-            Problem(
-                join_path(path, "vector"),
-                "value_range",
-                f"{len(bad)} elements are not finite numbers (first at index {bad[0]})",
-            )
-        )
+    if found := vector_problem(vector):
+        problems.append(Problem(join_path(path, "vector"), *found))
     return problems
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from borderhub.avro import AvroCodec, encode_confluent, from_json
 from borderhub.domain.mrz import make_td3
-from borderhub.topics import CROSSINGS, SEIZURES
+from borderhub.topics import BIOMETRICS, CROSSINGS, SEIZURES
 from tests.integration.kafka_tail import KafkaTail
 
 
@@ -56,6 +56,13 @@ def seizure() -> dict:
         "case_reference": "CBP-2026-000042",
         "source_system": "tests",
     }
+
+
+def biometric(vector: list[float]) -> dict:
+    return {"event_id": str(uuid.uuid4()), "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "port_locode": "USSYO", "quality": 77, "traveller_id": "T-42", "source_system": "tests",
+            "template": {"modality": "FACE", "algorithm": "arcface", "algorithm_version": "1.0",
+                         "dimension": len(vector), "vector": vector}}
 
 
 @pytest.fixture()
@@ -142,6 +149,36 @@ def test_avro_single_object_and_stream(client, settings, catalog):
                         headers={"Content-Type": "application/vnd.apache.avro"})
     assert batch.status_code == 202, batch.text
     assert {_event_id(r.value) for r in tail.read(at_least=3)} >= {e["event_id"] for e in events}
+
+
+def test_a_template_vector_without_a_direction_is_rejected(client, settings, catalog):
+    """Zero and non-finite vectors would fail Elasticsearch's cosine mapping downstream: the
+    gateway refuses them with the reason and the field's path, and publishes nothing."""
+    tail = KafkaTail(settings.kafka_bootstrap, BIOMETRICS)
+    zero = biometric([0.0] * 512)
+    response = client.post("/v1/events/biometrics", json=zero)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["problems"]
+    assert problem["path"] == "template.vector" and problem["code"] == "vector_zero_norm"
+    assert "zero length" in problem["message"] and "cosine" in problem["message"]
+
+    codec = AvroCodec(catalog)
+    nan = biometric([0.6, 0.8])
+    datum = from_json(catalog.get("biometrics"), nan)[0]
+    datum["template"]["vector"] = [0.6, float("inf")]
+    response = client.post("/v1/events/biometrics", content=codec.encode("biometrics", datum),
+                           headers={"Content-Type": "application/vnd.apache.avro"})
+    assert response.status_code == 422, response.text
+    assert [(p["path"], p["code"]) for p in response.json()["problems"]] == [("template.vector", "value_range")]
+
+    good = biometric([0.6, 0.8])
+    batch = client.post("/v1/events/biometrics/batch", content=b"\n".join(orjson.dumps(e) for e in (good, zero)),
+                        headers={"Content-Type": "application/x-ndjson"})
+    assert batch.status_code == 207, batch.text
+    rejected = [r for r in batch.json()["results"] if r["status"] == "rejected"]
+    assert [(r["index"], r["problems"][0]["code"]) for r in rejected] == [(1, "vector_zero_norm")]
+    seen = {_event_id(r.value) for r in tail.read(at_least=1)}
+    assert good["event_id"] in seen and not {zero["event_id"], nan["event_id"]} & seen
 
 
 def test_confluent_framing_without_registry_is_a_clear_rejection(client, catalog):

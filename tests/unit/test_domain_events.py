@@ -13,6 +13,7 @@ from borderhub.domain.events import (
     check_crossing,
     check_seizure,
     check_watchlist_entry,
+    vector_problem,
 )
 from borderhub.domain.mrz import make_td3
 
@@ -307,8 +308,11 @@ def test_all_seizure_faults_reported_together():
 BIOMETRIC_FAULTS = [
     (dict(template=template(dimension=5)), {("template.vector", "vector_dimension")}),
     (dict(template=template(dimension=0, vector=[])), {("template.dimension", "value_range")}),
-    (dict(template=template(dimension=4097, vector=[0.0] * 4097)), {("template.dimension", "value_range")}),
+    (dict(template=template(dimension=4097, vector=[0.5] * 4097)), {("template.dimension", "value_range")}),
     (dict(template=template(vector=[0.1, math.nan, math.inf, 0.4])), {("template.vector", "value_range")}),
+    (dict(template=template(vector=[0.0, 0.0, 0.0, 0.0])), {("template.vector", "vector_zero_norm")}),
+    (dict(template=template(vector=[1e-30, -1e-30, 0.0, 1e-30])), {("template.vector", "vector_zero_norm")}),
+    (dict(template=template(vector=[1e20, 0.0, 0.0, 1.0])), {("template.vector", "vector_norm_range")}),
     (dict(quality=101), {("quality", "value_range")}),
     (dict(quality=-1), {("quality", "value_range")}),
     (dict(captured_at=NOW + timedelta(hours=1)), {("captured_at", "timestamp_future")}),
@@ -323,6 +327,26 @@ BIOMETRIC_FAULTS = [
 @pytest.mark.parametrize("change, expected", BIOMETRIC_FAULTS)
 def test_biometric_faults(change, expected):
     assert found(check_biometric(biometric(**change), now=NOW)) == expected
+
+
+def test_vector_problem_says_why_a_template_cannot_be_compared():
+    assert vector_problem([0.1, -0.2, 0.3, 0.4]) is None
+    assert vector_problem([]) is None  # the dimension check reports an empty vector
+    assert vector_problem([2e-19, 0.0]) is None  # tiny, but float32 still sees a length
+    assert vector_problem([1e19, 1e19]) is None
+    code, message = vector_problem([0.0] * 512)
+    assert code == "vector_zero_norm" and "zero length" in message and "cosine" in message
+    assert vector_problem([1e-20] * 4)[0] == "vector_zero_norm"  # squares underflow float32
+    assert vector_problem([1e20, 1.0])[0] == "vector_norm_range"
+    assert vector_problem([0.0, math.nan, 0.0]) == ("value_range", "1 elements are not finite numbers (first at index 1)")
+    assert vector_problem([math.inf])[0] == "value_range"  # not a length problem as well
+
+
+def test_zero_template_is_reported_once_with_its_path():
+    problems = check_biometric(biometric(template=template(vector=[0.0] * 4)), now=NOW)
+    assert [(p.path, p.code) for p in problems] == [("template.vector", "vector_zero_norm")]
+    entry = watchlist_entry(biometric_templates=[template(), template(vector=[0.0] * 4)])
+    assert found(check_watchlist_entry(entry, now=NOW)) == {("biometric_templates.1.vector", "vector_zero_norm")}
 
 
 def test_largest_template_passes():

@@ -65,3 +65,28 @@ def test_keys_keep_a_traveller_on_one_partition():
     anonymous = {"document": None, "traveller": {"family_names": "Ли", "given_names": "Вэй", "date_of_birth": None}}
     assert partition_key("crossings", anonymous) == partition_key("crossings", dict(anonymous))
     assert partition_key("seizures", {"event_id": "e1"}) == b"e1"
+
+
+def capture(vector):
+    return {"event_id": "0d9c4a3e-7d2b-4a55-9a43-2f1f3b8e9c09", "captured_at": "2026-11-23T11:59:00Z",
+            "port_locode": "USMIA", "quality": 80, "traveller_id": "T-1", "source_system": "unit",
+            "template": {"modality": "FACE", "algorithm": "arcface", "algorithm_version": "1",
+                         "dimension": len(vector), "vector": vector}}
+
+
+def test_a_template_without_a_direction_is_rejected_with_its_path(validator):
+    """Elasticsearch's cosine dense_vector refuses such a vector; the gateway says so first."""
+    assert validator.single("biometrics", orjson.dumps(capture([0.6, 0.8, 0.0, 0.0])), "application/json", None,
+                            now=NOW).accepted
+    zero = validator.single("biometrics", orjson.dumps(capture([0.0] * 512)), "application/json", None, now=NOW)
+    assert [(p.path, p.code) for p in zero.problems] == [("template.vector", "vector_zero_norm")]
+    assert "zero length" in zero.problems[0].message and zero.value is None
+    # JSON has no NaN; Avro does.
+    codec = validator.codec
+    datum = codec.decode(validator.single("biometrics", orjson.dumps(capture([0.6, 0.8])), "application/json", None,
+                                          now=NOW).value, "biometrics")
+    datum["template"]["vector"] = [float("nan"), 0.8]
+    nan = validator.single("biometrics", codec.encode("biometrics", datum), "application/vnd.apache.avro", None,
+                           now=NOW)
+    assert [(p.path, p.code) for p in nan.problems] == [("template.vector", "value_range")]
+    assert "not finite" in nan.problems[0].message
