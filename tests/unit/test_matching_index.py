@@ -73,11 +73,23 @@ def test_birth_years_narrow_name_lookups():
     index = WatchlistIndex()
     index.extend([person("old", "Ivan Petrov", "1950-05-05"), person("same", "Ivan Petrov", "1980-07-07"),
                   person("unknown", "Ivan Petrov", None)])
-    assert found(index, "Ivan Petrov", "1980-01-01") == {"same", "unknown"}
-    assert found(index, "Ivan Petrov", "1981-01-01") == {"same", "unknown"}  # year off by one
+    assert found(index, "Ivan Petrov", "1980-01-01") == {"same", "unknown"}  # same year
+    assert found(index, "Ivan Petrov", "1981-07-07") == {"same", "unknown"}  # same day, year off by one
+    # A year off on another day scores below any threshold of a one-year window: not looked up.
+    assert found(index, "Ivan Petrov", "1981-01-01") == {"unknown"}
+    assert found(index, "Ivan Petrov", "1981") == {"same", "unknown"}  # a year only: within one
+
     subject = make_subject("q", names=["Ivan Petrov"])  # no birth date: every namesake
     assert {index.prepared(s).entry_id for s in index.lookup_split(*subject_keys(subject, index, 1))[1]} == \
         {"old", "same", "unknown"}
+
+
+def test_partial_birth_dates_are_found_within_a_year():
+    index = WatchlistIndex()
+    index.extend([person("year", "Ivan Petrov", "1980"), person("month", "Ivan Petrov", "1979-07"),
+                  person("far", "Ivan Petrov", "1977")])
+    assert found(index, "Ivan Petrov", "1981-02-03") == {"year"}
+    assert found(index, "Ivan Petrov", "1980-02-03") == {"year", "month"}
 
 
 def test_bulk_load_then_live_updates_then_compaction(monkeypatch):

@@ -9,7 +9,8 @@ vectorised index lookup: a worker taking its stream in batches should use it.
 
 Name lookups of a subject with a birth date only reach entries born within ``year_window`` years
 of it (or of unknown birth): a namesake born further apart cannot reach the lowest threshold
-(see ``Matcher._year_window``).
+(see ``Matcher._year_window``); with a one-year window and a full date, only the dates that
+can still agree (``index.query_name_keys``).
 
 ``screen_entity(entity)`` does the same for one FtM entity (the ``borderhub screen`` batch);
 query entities are read with the same converter as the watchlist feed
@@ -158,7 +159,7 @@ def subject_keys(subject: Subject, index: WatchlistIndex | None = None, year_win
             weak = {"o" + k for k in blocking_keys(subject.forms, vocabulary)}
         else:
             weak = blocking_keys(subject.forms, index.vocabulary if index is not None else None)
-            weak = query_name_keys(weak, (d[0] for d in subject.birth_dates), year_window)
+            weak = query_name_keys(weak, subject.birth_dates, year_window)
     return strong, weak
 
 
@@ -280,8 +281,7 @@ class Matcher:
         repeat; the cache is keyed on the vocabulary version, so listed tokens added since are
         taken into account)."""
         vocabulary = self.index.org_vocabulary if subject.organisation else self.index.vocabulary
-        years = tuple(sorted({d[0] for d in subject.birth_dates}))
-        cache_key = (subject.forms, subject.organisation, years, vocabulary.version)
+        cache_key = (subject.forms, subject.organisation, subject.birth_dates, vocabulary.version)
         names = self._name_key_cache.get(cache_key)
         strong, weak = subject_keys(subject, self.index, self.year_window, names=names)
         if names is None and subject.forms:

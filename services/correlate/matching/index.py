@@ -57,14 +57,13 @@ NO_YEAR = "@-"
 def entry_keys(entry: PreparedEntry) -> set[str]:
     """All lookup keys of an entry: identifiers, plus names for persons and organisations.
 
-    A person's name keys come twice: plain, for queries that give no birth date, and with the
-    birth year ("p:IFN|PTRF@1975"; "@-" when the entry has none), for queries that give one
-    and so only need namesakes born within a year or two, or of unknown birth."""
+    A person's name keys come twice: plain, for queries that give no birth date, and with
+    birth-date suffixes (``date_suffixes``), for queries that give one and so only need
+    namesakes whose birth date can still agree well enough."""
     keys = entry_identifier_keys({"scheme": s, "value": v} for s, v, _, _ in entry.identifiers)
     if entry.kind == "PERSON":
         names = blocking_keys(entry.forms)
-        years = sorted({year for year, _, _ in entry.dates})
-        suffixes = [f"@{year}" for year in years] or [NO_YEAR]
+        suffixes = date_suffixes(entry.dates)
         keys |= names
         keys.update(key + suffix for key in names for suffix in suffixes)
     elif entry.kind == "ORGANISATION":
@@ -72,13 +71,37 @@ def entry_keys(entry: PreparedEntry) -> set[str]:
     return keys
 
 
-def query_name_keys(name_keys: set[str], birth_years: Iterable[int], year_window: int | None) -> set[str]:
-    """The name keys a person query looks up: with its birth years +- year_window and the
-    entries of unknown birth; plain when it gives no year or year_window is None."""
-    years = set(birth_years)
-    if not years or year_window is None:
+def date_suffixes(dates: Iterable[tuple[int, int, int]]) -> list[str]:
+    """Birth-date suffixes of an entry's name keys: "@1975" for each birth year, and
+    "@1975-3-12" for a full date (found by queries born a year off on the same day) or
+    "@~1975" for a partial one (found by queries born within a year of it); "@-" for none."""
+    out = set()
+    for year, month, day in dates:
+        out.add(f"@{year}")
+        out.add(f"@{year}-{month}-{day}" if month and day else f"@~{year}")
+    return sorted(out) or [NO_YEAR]
+
+
+def query_name_keys(name_keys: set[str], birth_dates: Iterable[tuple[int, int, int]],
+                    year_window: int | None) -> set[str]:
+    """The name keys a person query looks up: entries of unknown birth, and those born within
+    year_window years of the query's birth dates; plain when it gives no date or year_window
+    is None.
+
+    With a window of one year and a full date, precisely the entries whose dates can still agree:
+    any date of the same year, the same day a year off, or a partial date a year off. (A
+    full date a year off on another day costs more than the threshold allows: that is what
+    makes the window one year, see ``Matcher._year_window``.)"""
+    suffixes = {NO_YEAR}
+    for year, month, day in birth_dates:
+        if year_window == 1 and month and day:
+            suffixes.add(f"@{year}")
+            suffixes.update((f"@{year - 1}-{month}-{day}", f"@{year + 1}-{month}-{day}",
+                             f"@~{year - 1}", f"@~{year + 1}"))
+        elif year_window is not None:
+            suffixes.update(f"@{year + d}" for d in range(-year_window, year_window + 1))
+    if len(suffixes) == 1:
         return name_keys
-    suffixes = {f"@{y + d}" for y in years for d in range(-year_window, year_window + 1)} | {NO_YEAR}
     return {key + suffix for key in name_keys for suffix in suffixes}
 
 

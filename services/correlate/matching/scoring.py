@@ -415,14 +415,10 @@ def _exact_features(feature: str, weight: float, word: str, listed: list[str], s
     return [_feature(feature, weight, f"{word} {common[0]} listed")] if common else []
 
 
-PERSON_EVIDENCE_MAX = W_DOB_EXACT + W_NAT_AGREE + W_SEX_AGREE  # the most besides the name
-
-
-def _person_features(entry: PreparedEntry, subject: Subject, comparison: NameComparison) -> list[Feature]:
-    if comparison.score < MIN_NAME_SIM:
-        return [_feature("name_similarity", 0.0, f"names differ ({comparison.score:.2f})")] if entry.forms else []
-    features = [_feature("name_similarity", W_NAME * comparison.score,
-                         f"{comparison.score:.2f}: {comparison.detail()}")]
+def _person_evidence(entry: PreparedEntry, subject: Subject) -> list[Feature]:
+    """What besides the name speaks for or against one person being the other: birth date,
+    nationality, sex. Known before any name is compared, so it bounds the score cheaply."""
+    features = []
     if subject.birth_dates and entry.dates:
         found = compare_birth_dates(subject.birth_dates, entry.dates)
         if found:
@@ -440,6 +436,13 @@ def _person_features(entry: PreparedEntry, subject: Subject, comparison: NameCom
         else:
             features.append(_feature("sex", W_SEX_CONFLICT, f"{subject.sex} vs listed {entry.sex}"))
     return features
+
+
+def _person_features(entry: PreparedEntry, comparison: NameComparison, evidence: list[Feature]) -> list[Feature]:
+    if comparison.score < MIN_NAME_SIM:
+        return [_feature("name_similarity", 0.0, f"names differ ({comparison.score:.2f})")] if entry.forms else []
+    return [_feature("name_similarity", W_NAME * comparison.score,
+                     f"{comparison.score:.2f}: {comparison.detail()}"), *evidence]
 
 
 def _organisation_features(entry: PreparedEntry, subject: Subject) -> list[Feature]:
@@ -461,8 +464,9 @@ def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, 
                 floor: float = 0.0) -> tuple[float, list[Feature]]:
     """Score and explanation of one entry for one subject. biometric: (score contribution,
     detail) from the gallery, when the subject's template matched one of the entry's. With a
-    floor, a person entry whose name alone shows it cannot reach the floor is not explained:
-    (an upper bound of its score, []) comes back at once."""
+    floor, a person entry found by name alone that cannot reach the floor is not explained:
+    (an upper bound of its score, []) comes back at once, before any name comparison when its
+    birth date, nationality and sex already rule it out."""
     features: list[Feature] = []
     by_scheme: dict[str, list[tuple[str, str | None]]] = {}
     for scheme, _, country, normalized in entry.identifiers:
@@ -471,12 +475,18 @@ def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, 
             by_scheme.setdefault(family, []).append((normalized, country))
 
     if entry.kind == "PERSON" and subject.is_person:
+        evidence = _person_evidence(entry, subject)
+        name_only = floor and not by_scheme and biometric is None
+        if name_only:  # nothing but the name and its evidence can lift this entry
+            besides = sum(f["weight"] for f in evidence)
+            if W_NAME + besides < floor:  # even the same name would not do: compare no names
+                return round(max(0.0, min(1.0, W_NAME + besides)), 4), []
         comparison = best_comparison(subject.forms, entry.forms)
-        if floor and not by_scheme and biometric is None:
-            bound = W_NAME * comparison.score + PERSON_EVIDENCE_MAX
+        if name_only:
+            bound = W_NAME * comparison.score + besides
             if comparison.score < MIN_NAME_SIM or bound < floor:
-                return round(min(1.0, bound), 4), []
-        features += _person_features(entry, subject, comparison)
+                return round(max(0.0, min(1.0, bound)), 4), []
+        features += _person_features(entry, comparison, evidence)
     elif entry.kind == "ORGANISATION" and subject.organisation and subject.forms:
         features += _organisation_features(entry, subject)
 
