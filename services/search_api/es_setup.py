@@ -1,9 +1,9 @@
 """Elasticsearch client and index setup shared by the indexer and the search API.
 
 ``ensure_indices`` is idempotent and safe to run from several processes at once: it puts the
-events template, creates the first concrete index behind each of the other aliases, and adds
-new mapping fields to indices that already exist (mappings only grow; a conflicting change is
-an error, not something to paper over).
+templates of the monthly indices (events, links), creates the first concrete index behind each
+of the other aliases, and adds new mapping fields to indices that already exist (mappings only
+grow; a conflicting change is an error, not something to paper over).
 """
 
 from __future__ import annotations
@@ -15,20 +15,22 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from borderhub.settings import Settings
 from services.search_api.indices import (
-    event_index_name,
     ALERTS_ALIAS,
     AUDIT_ALIAS,
     EVENTS_ALIAS,
+    LINKS_ALIAS,
     WATCHLIST_ALIAS,
     alerts_index,
     audit_index,
     events_template,
+    links_template,
+    monthly_index_name,
     watchlist_index,
 )
 
 log = logging.getLogger(__name__)
 
-EVENTS_TEMPLATE_NAME = EVENTS_ALIAS
+EVENTS_TEMPLATE_NAME = EVENTS_ALIAS  # a monthly alias's template is named after it
 
 
 def make_client(settings: Settings, *, request_timeout: float = 30.0, max_retries: int = 3) -> Elasticsearch:
@@ -80,21 +82,27 @@ def _ensure_aliased_index(es: Elasticsearch, alias: str, spec: dict) -> None:
         es.indices.put_alias(index=index, name=alias, is_write_index=True)
 
 
-def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
-    shards, replicas = settings.es_shards, settings.es_replicas
-    template = events_template(shards, replicas)
-    es.indices.put_index_template(name=EVENTS_TEMPLATE_NAME, **template)
-    if es.indices.exists_alias(name=EVENTS_ALIAS):
+def _ensure_monthly(es: Elasticsearch, alias: str, template: dict) -> None:
+    """The template (named after the alias) of an alias's monthly indices, its new fields on the
+    indices that exist, and this month's index, so that searches on a new system find an empty
+    alias, not a 404."""
+    es.indices.put_index_template(name=alias, **template)
+    if es.indices.exists_alias(name=alias):
         # Monthly indices created from an older template get the new fields too.
-        es.indices.put_mapping(index=EVENTS_ALIAS, **_additive_mapping(template["template"]["mappings"]))
-    # This month's index, so that searches on a new system find an empty alias, not a 404.
-    current = event_index_name(dt.datetime.now(dt.timezone.utc))
+        es.indices.put_mapping(index=alias, **_additive_mapping(template["template"]["mappings"]))
+    current = monthly_index_name(alias, dt.datetime.now(dt.timezone.utc))
     if not es.indices.exists(index=current):
         try:
             es.indices.create(index=current)
         except BadRequestError as exc:  # another process created it meanwhile
             if "resource_already_exists_exception" not in str(exc):
                 raise
+
+
+def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
+    shards, replicas = settings.es_shards, settings.es_replicas
+    _ensure_monthly(es, EVENTS_ALIAS, events_template(shards, replicas))
+    _ensure_monthly(es, LINKS_ALIAS, links_template(shards, replicas))
     _ensure_aliased_index(es, ALERTS_ALIAS, _body(alerts_index(), shards, replicas))
     _ensure_aliased_index(es, WATCHLIST_ALIAS, _body(watchlist_index(), shards, replicas))
     _ensure_aliased_index(es, AUDIT_ALIAS, _body(audit_index(), shards, replicas))

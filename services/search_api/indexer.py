@@ -5,7 +5,8 @@
 The consumer thread builds the next batch while a writer thread bulk-writes the previous one
 (one batch in flight), so decoding and Elasticsearch's indexing overlap.
 
-- Idempotent: every document id comes from the record (event, alert or entry id), so a replay
+- Idempotent: every document id comes from the record (event, alert or entry id; a link set
+  is filed under its event's id), so a replay
   after a crash or a rebalance rewrites the same documents instead of adding new ones.
 - At least once: offsets are committed only when every record of the batch is handled, i.e.
   indexed, deleted, or dead-lettered with the broker's acknowledgement.
@@ -40,14 +41,16 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog
 from borderhub.settings import Settings
-from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
+from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, SEIZURES, WATCHLIST
 from services.correlate.outputs import dead_letter
 from services.search_api.indices import (
     ALERTS_ALIAS,
     EVENTS_ALIAS,
+    LINKS_ALIAS,
     WATCHLIST_ALIAS,
     alert_document,
     event_document,
+    link_document,
     watchlist_document,
 )
 
@@ -57,9 +60,9 @@ SERVICE = "indexer"
 GROUP_ID = "borderhub-indexer"
 # Topic -> record short name of the contract (borderhub.avro.RECORDS).
 TOPIC_KINDS = {CROSSINGS: "crossings", SEIZURES: "seizures", BIOMETRICS: "biometrics",
-               ALERTS: "alerts", WATCHLIST: "watchlist"}
+               ALERTS: "alerts", WATCHLIST: "watchlist", LINKS: "links"}
 _TARGETS = {"crossings": EVENTS_ALIAS, "seizures": EVENTS_ALIAS, "biometrics": EVENTS_ALIAS,
-            "alerts": ALERTS_ALIAS, "watchlist": WATCHLIST_ALIAS}
+            "alerts": ALERTS_ALIAS, "watchlist": WATCHLIST_ALIAS, "links": LINKS_ALIAS}
 # Triage state of a new alert (the search API's vocabulary: new, in_review, confirmed, ...);
 # the search API owns these fields afterwards.
 ALERT_INITIAL_TRIAGE = {"status": "new", "history": []}
@@ -122,6 +125,8 @@ class Translator:
                 index, doc_id, doc = alert_document(datum)
             elif kind == "watchlist":
                 index, doc_id, doc = watchlist_document(datum)
+            elif kind == "links":
+                index, doc_id, doc = link_document(datum)
             else:
                 index, doc_id, doc = event_document(kind, datum)
             index = self.rename_index(index)

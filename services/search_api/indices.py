@@ -7,9 +7,14 @@ the search API reads with it.
   lands on the same document (idempotent).
 - Alerts: ``bh-alerts`` (id = alert id; triage state lives on the same document).
 - Watchlist entries: ``bh-watchlist`` (id = entry id; a tombstone deletes).
+- Link sets (``hub.links.v1``, the entities and edges correlation found in one event): monthly
+  indices ``bh-links-YYYY.MM`` behind ``bh-links``, one document per event (id = event id).
+  The network endpoint walks the graph they make.
 - Audit of investigator queries: ``bh-audit`` (append-only, admins read it).
 Biometric vectors are indexed for similarity but excluded from ``_source``, so no search
-response can carry them.
+response can carry them. A vector that cannot be compared (wrong length for its modality,
+zero length, not finite) is left out of the similarity index, and ``template.similarity_skipped``
+says why: the capture itself is still indexed.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from typing import Any
 
 from borderhub.avro import to_json
 from borderhub.domain.entities import event_entities, event_time
+from borderhub.domain.events import vector_problem
 from borderhub.domain.ports import port_info
 
 EVENTS_ALIAS = "bh-events"
 ALERTS_ALIAS = "bh-alerts"
 WATCHLIST_ALIAS = "bh-watchlist"
+LINKS_ALIAS = "bh-links"
 AUDIT_ALIAS = "bh-audit"
 KIND_NAMES = {"crossings": "crossing", "seizures": "seizure", "biometrics": "biometric"}
 
@@ -105,8 +112,39 @@ def events_template(shards: int = 1, replicas: int = 0) -> dict:
                     "traveller_id": _KW,
                     "template": {"properties": {
                         "modality": _KW, "algorithm": _KW, "algorithm_version": _KW, "dimension": {"type": "integer"},
+                        "similarity_skipped": _KW,
                         **{_vector_field(m): {"type": "dense_vector", "dims": dims, "index": True, "similarity": "cosine"}
                            for m, dims in VECTOR_DIMS.items()}}},
+                },
+            },
+        },
+    }
+
+
+# Links: one document per event's LinkSet rather than one per edge aggregating counts. The
+# LinkSet is what correlation publishes and what its own graph is rebuilt from, so the index
+# mirrors the topic record for record: a plain index by event id is idempotent (a replay
+# rewrites it), costs one bulk action per record like the events (no scripted upserts that
+# conflict on hot edges and would need every event id kept per edge to count replays once), and
+# ages out by month like the events. The network endpoint reads the link sets touching its
+# frontier (``nodes``) and counts an edge's weight and event ids from them; labels come along.
+def links_template(shards: int = 1, replicas: int = 0) -> dict:
+    return {
+        "index_patterns": [f"{LINKS_ALIAS}-*"],
+        "priority": 200,
+        "template": {
+            "settings": _settings(shards, replicas),
+            "aliases": {LINKS_ALIAS: {}},
+            "mappings": {
+                "dynamic": False,
+                "properties": {
+                    "event_id": _KW, "event_kind": _KW, "occurred_at": _DATE, "indexed_at": _DATE,
+                    "port_locode": _KW,
+                    # Every key an edge touches: what a step outwards in the graph searches.
+                    "nodes": _KW,
+                    # Read back whole, never searched.
+                    "entities": {"type": "object", "enabled": False},
+                    "edges": {"type": "object", "enabled": False},
                 },
             },
         },
@@ -156,8 +194,12 @@ def audit_index() -> dict:
     }
 
 
+def monthly_index_name(alias: str, when: dt.datetime) -> str:
+    return f"{alias}-{when.astimezone(dt.timezone.utc):%Y.%m}"
+
+
 def event_index_name(when: dt.datetime) -> str:
-    return f"{EVENTS_ALIAS}-{when.astimezone(dt.timezone.utc):%Y.%m}"
+    return monthly_index_name(EVENTS_ALIAS, when)
 
 
 def event_document(kind: str, datum: dict, now: dt.datetime | None = None) -> tuple[str, str, dict]:
@@ -189,12 +231,36 @@ def event_document(kind: str, datum: dict, now: dt.datetime | None = None) -> tu
     if kind == "biometrics":
         template = doc["template"]
         template.pop("vector")
-        if VECTOR_DIMS.get(template["modality"]) == len(vector):
+        skipped = _unindexable(template["modality"], vector)
+        if skipped:
+            template["similarity_skipped"] = skipped
+        else:
             template[_vector_field(template["modality"])] = list(vector)
     if port:
         doc.update({"port_name": port.name, "port_country": port.country,
                     "port_location": {"lat": port.lat, "lon": port.lon}})
     return event_index_name(when), datum["event_id"], doc
+
+
+def _unindexable(modality: str, vector: list[float]) -> str | None:
+    """Why a template vector stays out of the similarity index, or None. Elasticsearch would
+    refuse the whole document for it (a 400, dead-lettered), losing the capture's metadata."""
+    dims = VECTOR_DIMS.get(modality)
+    if dims is None:
+        return f"no similarity index for modality {modality}"
+    if dims != len(vector):
+        return f"vector has {len(vector)} elements, the {modality} index takes {dims}"
+    problem = vector_problem(vector)
+    return f"{problem[0]}: {problem[1]}" if problem else None
+
+
+def link_document(datum: dict, now: dt.datetime | None = None) -> tuple[str, str, dict]:
+    """(index, id, document) for one LinkSet datum: the month of the event, id = event id."""
+    doc: dict[str, Any] = to_json(datum)
+    nodes = {key for edge in datum["edges"] for key in (edge["source"], edge["target"])}
+    doc["nodes"] = sorted(nodes)
+    doc["indexed_at"] = to_json(now or dt.datetime.now(dt.timezone.utc))
+    return monthly_index_name(LINKS_ALIAS, datum["occurred_at"]), datum["event_id"], doc
 
 
 def alert_document(datum: dict) -> tuple[str, str, dict]:

@@ -1,4 +1,5 @@
-"""Read what was written to a topic after a point in time, from the real broker."""
+"""Read what was written to a topic after a point in time, from the real broker; start a
+consumer group at the log end."""
 
 from __future__ import annotations
 
@@ -35,3 +36,17 @@ class KafkaTail:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def commit_group_at_log_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commits ``group``'s offsets at the current end of ``topics``: a consumer of the group (an
+    indexer of a test) starts with what is written from now on, not with the retained history."""
+    from kafka.structs import OffsetAndMetadata
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+    finally:
+        consumer.close(autocommit=False)

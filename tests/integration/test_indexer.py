@@ -25,12 +25,13 @@ import httpx
 import pytest
 
 from borderhub.avro import AvroCodec, from_json
-from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
+from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, SEIZURES, WATCHLIST
 from tests.conftest import ServiceProcess, _free_port
-from tests.integration.kafka_tail import KafkaTail
+from tests.integration.kafka_tail import KafkaTail, commit_group_at_log_end
+from tests.linksets import linkset_of
 
 GROUP = f"test-indexer-{uuid.uuid4().hex[:8]}"
-INDEXER_TOPICS = [CROSSINGS, SEIZURES, BIOMETRICS, ALERTS, WATCHLIST]
+INDEXER_TOPICS = [CROSSINGS, SEIZURES, BIOMETRICS, ALERTS, WATCHLIST, LINKS]
 TOPIC_OF = {"crossings": CROSSINGS, "seizures": SEIZURES, "biometrics": BIOMETRICS}
 
 
@@ -195,15 +196,7 @@ def indexer(settings, proxy, admin, tmp_path_factory):
 
 def start_group_at_log_end(settings) -> None:
     """Commits the test group's offsets at the current end of every topic the indexer reads."""
-    from kafka import KafkaConsumer
-    from kafka.structs import OffsetAndMetadata
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=GROUP, enable_auto_commit=False)
-    try:
-        ends = end_offsets(settings)
-        consumer.assign(list(ends))
-        consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
-    finally:
-        consumer.close(autocommit=False)
+    commit_group_at_log_end(settings.kafka_bootstrap, GROUP, INDEXER_TOPICS)
 
 
 @pytest.fixture(autouse=True)
@@ -274,9 +267,16 @@ def test_ensure_indices_is_idempotent(settings, es):
         indices = es.indices.get_alias(name=alias).body
         assert list(indices) == [f"{alias}-000001"]
         assert indices[f"{alias}-000001"]["aliases"][alias]["is_write_index"] is True
-    template = es.indices.get_index_template(name="bh-events")["index_templates"][0]["index_template"]
-    assert template["index_patterns"] == ["bh-events-*"]
-    assert template["template"]["settings"]["index"]["refresh_interval"] == "1s"
+    for alias in ("bh-events", "bh-links"):
+        template = es.indices.get_index_template(name=alias)["index_templates"][0]["index_template"]
+        assert template["index_patterns"] == [f"{alias}-*"]
+        assert template["template"]["settings"]["index"]["refresh_interval"] == "1s"
+        # This month's index exists behind the alias from the start.
+        month = f"{alias}-{dt.datetime.now(dt.timezone.utc):%Y.%m}"
+        assert alias in es.indices.get_alias(index=month).body[month]["aliases"]
+    mapping = es.indices.get_mapping(index="bh-links").body
+    properties = next(iter(mapping.values()))["mappings"]["properties"]
+    assert properties["nodes"] == {"type": "keyword"} and properties["edges"]["enabled"] is False
 
 
 def test_events_are_searchable_within_seconds_of_the_ack(indexer, es, codec, producer):
@@ -325,6 +325,69 @@ def test_a_biometric_document_never_carries_its_vector(indexer, es, codec, produ
     found = es.search(index="bh-events", knn={"field": field, "query_vector": datum["template"]["vector"],
                                               "k": 1, "num_candidates": 20, "filter": {"ids": {"values": [event_id]}}})
     assert [h["_id"] for h in found["hits"]["hits"]] == [event_id]
+
+
+def test_a_capture_whose_vector_elasticsearch_refuses_is_indexed_without_it(indexer, es, codec, producer,
+                                                                             settings):
+    """A zero vector produced straight to Kafka (the gateway refuses it) fails the cosine mapping;
+    the capture is indexed anyway, without the vector and saying why, not dead-lettered."""
+    tail = KafkaTail(settings.kafka_bootstrap, DEADLETTER)
+    try:
+        (event_id, datum, _), (nan_id, nan, _) = new_events(codec, "biometrics", 2)
+        datum["template"]["vector"] = [0.0] * len(datum["template"]["vector"])
+        nan["template"]["vector"] = [float("nan")] + nan["template"]["vector"][1:]
+        metas = produce(producer, BIOMETRICS, [(event_id, datum, codec.encode("biometrics", datum)),
+                                                (nan_id, nan, codec.encode("biometrics", nan))])
+        def both():
+            found = es.search(index="bh-events", query={"ids": {"values": [event_id, nan_id]}})["hits"]["hits"]
+            return found if len(found) == 2 else None
+        hits = wait_for(both, 30, what="the captures")
+        by_id = {h["_id"]: h["_source"]["template"] for h in hits}
+        for doc_id, sent, reason in ((event_id, datum, "vector_zero_norm"), (nan_id, nan, "not finite")):
+            template = by_id[doc_id]
+            assert not [k for k in template if k.endswith("vector")], template
+            assert reason in template["similarity_skipped"]
+            assert template["modality"] == sent["template"]["modality"]
+        # Searchable by its metadata, and nothing of it went to the dead letters.
+        assert count_ids(es, "bh-events", [event_id]) == 1
+        positions = {(BIOMETRICS, m.partition, m.offset) for m in metas}
+        letters = [codec.decode(r.value, "deadletters") for r in tail.read(timeout=2)]
+        assert not [d for d in letters if d["service"] == "indexer" and
+                    (d["source_topic"], d["source_partition"], d["source_offset"]) in positions]
+    finally:
+        tail.close()
+
+
+def linkset_bytes(codec, kind: str, datum: dict) -> tuple[str, dict, bytes]:
+    linkset = linkset_of(kind, datum)
+    return linkset["event_id"], linkset, codec.encode("links", linkset)
+
+
+def test_link_sets_are_indexed_once_per_event(indexer, es, codec, producer, admin, settings):
+    """What correlation publishes on hub.links.v1 lands in bh-links, one document per event; a
+    replay rewrites the same documents."""
+    items = [linkset_bytes(codec, kind, datum) for kind in ("crossings", "seizures")
+             for _, datum, _ in new_events(codec, kind, 5)]
+    ids = [event_id for event_id, _, _ in items]
+    produce(producer, LINKS, items, key=str.encode)
+    wait_for(lambda: count_ids(es, "bh-links", ids) == len(ids), 30, what="the link sets")
+    event_id, linkset, _ = items[0]
+    doc = es.search(index="bh-links", query={"ids": {"values": [event_id]}})["hits"]["hits"][0]
+    assert doc["_index"] == f"bh-links-{linkset['occurred_at'].astimezone(dt.timezone.utc):%Y.%m}"
+    source = doc["_source"]
+    assert source["edges"] == linkset["edges"] and source["entities"] == linkset["entities"]
+    assert source["nodes"] == sorted({k for e in linkset["edges"] for k in (e["source"], e["target"])})
+    # Searchable by any key an edge touches: how the network endpoint steps outwards.
+    hub = linkset["edges"][0]["source"]
+    found = es.search(index="bh-links", query={"bool": {"filter": [{"terms": {"nodes": [hub]}}]}}, size=50)
+    assert event_id in {h["_id"] for h in found["hits"]["hits"]}
+
+    produce(producer, LINKS, items, key=str.encode)  # a replay
+    wait_caught_up(admin, settings)
+    es.indices.refresh(index="bh-links")
+    hits = es.search(index="bh-links", query={"ids": {"values": ids}}, size=len(ids), version=True)["hits"]["hits"]
+    assert sorted(h["_id"] for h in hits) == sorted(ids)
+    assert all(h["_version"] >= 2 for h in hits), "the replay was not indexed at all"
 
 
 def test_rejected_and_undecodable_records_go_to_the_dead_letter_topic(indexer, es, codec, producer, settings):

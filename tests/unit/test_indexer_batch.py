@@ -15,10 +15,11 @@ import pytest
 
 from borderhub.avro import AvroCodec, SchemaCatalog, from_json
 from borderhub.settings import get_settings
-from borderhub.topics import ALERTS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
+from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, SEIZURES, WATCHLIST
 from services.search_api.indexer import (
     Backoff, BatchFlusher, IndexBatch, Rejected, State, TransientError, Translator, Verdict, classify,
 )
+from tests.linksets import linkset_of
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -90,6 +91,79 @@ def test_unusable_records_are_rejected_with_a_reason(codec, topic, key, value, r
 def test_a_record_of_another_type_on_a_topic_is_rejected(codec):
     with pytest.raises(Rejected, match="undecodable"):
         Translator(codec).action(SEIZURES, b"k", alert_bytes(codec))
+
+
+def test_a_linkset_becomes_one_document_per_event_in_its_month(codec):
+    from services.ingest.simulate import Simulator
+    event = from_json(codec.catalog.get("crossings"), next(Simulator(seed=5, start=NOW).crossings()))[0]
+    datum = linkset_of("crossings", event)
+    value = codec.encode("links", datum)
+    assert len(datum["edges"]) >= 2  # the person joined to its document and port at least
+    action = Translator(codec).action(LINKS, event["event_id"].encode(), value)
+    meta, doc = body(action)
+    month = f"{event['occurred_at'].astimezone(dt.timezone.utc):%Y.%m}"
+    assert action.op == "index" and action.target == "bh-links" and action.doc_id == event["event_id"]
+    assert meta == {"index": {"_index": f"bh-links-{month}", "_id": event["event_id"]}}
+    assert doc["event_id"] == event["event_id"] and doc["event_kind"] == "CROSSING"
+    assert doc["occurred_at"].startswith(event["occurred_at"].astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M"))
+    assert doc["port_locode"] == event["port_locode"]
+    assert doc["edges"] == datum["edges"] and doc["entities"] == datum["entities"]
+    # nodes: every key an edge touches, once, sorted; the port is one (the API stops there).
+    assert doc["nodes"] == sorted({k for e in datum["edges"] for k in (e["source"], e["target"])})
+    assert f"port:{event['port_locode']}" in doc["nodes"]
+    # A replay is the same action on the same document.
+    again = Translator(codec).action(LINKS, event["event_id"].encode(), value)
+    assert (again.index, again.doc_id) == (action.index, action.doc_id)
+    assert body(again)[1] | {"indexed_at": None} == doc | {"indexed_at": None}
+
+
+def test_a_linkset_without_edges_is_indexed_with_no_nodes(codec):
+    datum = {"event_id": "e-1", "event_kind": "SEIZURE", "occurred_at": NOW, "port_locode": None,
+             "entities": [{"key": "port:USMIA", "type": "port", "label": "USMIA"}], "edges": []}
+    _, doc = body(Translator(codec).action(LINKS, b"e-1", codec.encode("links", datum)))
+    assert doc["nodes"] == [] and doc["entities"] == datum["entities"] and doc["port_locode"] is None
+
+
+def test_a_linkset_tombstone_or_garbage_is_rejected(codec):
+    with pytest.raises(Rejected, match="null value"):
+        Translator(codec).action(LINKS, b"e-1", None)
+    with pytest.raises(Rejected, match="undecodable"):
+        Translator(codec).action(LINKS, b"e-1", alert_bytes(codec))
+
+
+def capture_bytes(codec, vector: list[float], modality: str = "FACE") -> bytes:
+    datum = {"event_id": "0b7a5b0e-3333-4c3d-8e9f-000000000003", "captured_at": NOW, "port_locode": "USMIA",
+             "template": {"modality": modality, "algorithm": "arcface", "algorithm_version": "1",
+                          "dimension": len(vector), "vector": vector},
+             "quality": 80, "document": None, "traveller_id": "T-1", "crossing_event_id": None,
+             "source_system": "unit"}
+    return codec.encode("biometrics", datum)
+
+
+def test_a_comparable_vector_is_indexed_for_similarity(codec):
+    vector = [0.0] * 511 + [1.0]
+    _, doc = body(Translator(codec).action(BIOMETRICS, b"k", capture_bytes(codec, vector)))
+    assert doc["template"]["face_vector"] == vector and "similarity_skipped" not in doc["template"]
+
+
+@pytest.mark.parametrize("vector,modality,reason", [
+    ([0.0] * 512, "FACE", "vector_zero_norm"),
+    ([1e-30] * 512, "FACE", "vector_zero_norm"),
+    ([0.5, float("nan")] + [0.5] * 510, "FACE", "not finite"),
+    ([0.5, float("inf")] + [0.5] * 510, "FACE", "not finite"),
+    ([0.6, 0.8], "FACE", "2 elements, the FACE index takes 512"),
+    ([0.6, 0.8], "UNKNOWN", "no similarity index for modality UNKNOWN"),
+])
+def test_a_vector_elasticsearch_would_refuse_is_left_out_not_the_capture(codec, vector, modality, reason):
+    """Produced straight to Kafka (the gateway refuses it): the capture is still indexed, without
+    the vector and saying why, instead of Elasticsearch rejecting the whole document."""
+    action = Translator(codec).action(BIOMETRICS, b"k", capture_bytes(codec, vector, modality))
+    meta, doc = body(action)
+    assert action.op == "index" and doc["event_id"] == "0b7a5b0e-3333-4c3d-8e9f-000000000003"
+    template = doc["template"]
+    assert not [k for k in template if k.endswith("vector")], template
+    assert reason in template["similarity_skipped"]
+    assert template["modality"] == modality and template["dimension"] == len(vector)
 
 
 def test_rename_index_routes_documents_elsewhere(codec, crossings):
