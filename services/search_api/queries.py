@@ -194,9 +194,9 @@ def timeline_query(entity_key: str, start: dt.datetime | None = None, end: dt.da
     return {"bool": {"filter": clauses}}
 
 
-def cooccurrence_query(keys: list[str]) -> dict:
-    """Events mentioning any of ``keys``: one step outwards in the link graph."""
-    return {"bool": {"filter": [{"terms": {"entities": sorted(keys)}}]}}
+def links_query(keys: list[str]) -> dict:
+    """Link sets with an edge touching any of ``keys``: one step outwards in the link graph."""
+    return {"bool": {"filter": [{"terms": {"nodes": sorted(keys)}}]}}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ biometric template in any answer.
 
 Documents are seeded with the index contract (``indices.event_document`` and friends) straight
 into the real indices, under a random name token so the assertions only see this run's data.
+The link graph of the seeded events goes the way correlation's does: LinkSets on Kafka, the
+real indexer, ``bh-links``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import httpx
 import pytest
 
 from borderhub.avro import AvroCodec, from_json
-from borderhub.topics import WATCHLIST
+from borderhub.domain.entities import person_key
+from borderhub.topics import LINKS, WATCHLIST
 from services.ingest.watchlist import make_entry
 from services.search_api import es_setup, indices
+from services.search_api.indexer import TOPIC_KINDS
 from tests.conftest import ServiceProcess, _free_port
-from tests.integration.kafka_tail import KafkaTail
+from tests.integration.kafka_tail import KafkaTail, commit_group_at_log_end
+from tests.linksets import linkset_of
 
 ROLES = ("producer", "officer", "investigator", "analyst", "operations", "admin")
 TOKEN = "".join(random.choice("bcdfghjklmnpqrstvwxz") for _ in range(9))
@@ -78,6 +83,50 @@ def seeded(es, catalog):
     cleanup = es.bulk(operations=[{"delete": {"_index": index, "_id": doc_id}} for index, doc_id in data["written"]],
                       refresh=True)
     assert not cleanup["errors"]
+
+
+@pytest.fixture(scope="module")
+def linked(settings, es, seeded, catalog, tmp_path_factory):
+    """The link sets of the seeded events, as correlation publishes them, produced to Kafka and
+    indexed into bh-links by the real indexer (in a group of this module, from the log end)."""
+    from kafka import KafkaAdminClient
+
+    from borderhub.kafka import make_producer
+    codec = AvroCodec(catalog)
+    group = f"search-tests-indexer-{TOKEN}"
+    commit_group_at_log_end(settings.kafka_bootstrap, group, list(TOPIC_KINDS))
+    port = _free_port()
+    env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, BORDERHUB_ES_URL=settings.es_url,
+               BORDERHUB_INDEXER_GROUP_ID=group, BORDERHUB_INDEXER_METRICS_PORT=str(port), PYTHONUNBUFFERED="1")
+    indexer = ServiceProcess(["indexer"], env, f"http://127.0.0.1:{port}/metrics",
+                             tmp_path_factory.mktemp("logs") / "indexer.log")
+    events = [("crossings", o) for o in seeded["crossings"] + [seeded["doctored"]]] + \
+        [("seizures", o) for o in seeded["seizures"]] + [("biometrics", seeded["biometric"])]
+    linksets = [linkset_of(kind, datum(catalog, kind, obj)) for kind, obj in events]
+    ids = [ls["event_id"] for ls in linksets]
+    indexer.start(timeout=120)
+    try:
+        producer = make_producer(settings, "search-tests-links")
+        for linkset in linksets:
+            producer.send(LINKS, key=linkset["event_id"].encode(), value=codec.encode("links", linkset))
+        producer.flush()
+        producer.close()
+        deadline = time.monotonic() + 60
+        while es.count(index=indices.LINKS_ALIAS, query={"ids": {"values": ids}})["count"] < len(ids):
+            assert time.monotonic() < deadline, f"link sets not indexed: {indexer.log.read_text()[-3000:]}"
+            time.sleep(0.2)
+    finally:
+        indexer.stop()
+    yield {"linksets": {ls["event_id"]: ls for ls in linksets}}
+    hits = es.search(index=indices.LINKS_ALIAS, query={"ids": {"values": ids}}, size=len(ids), source=False)
+    cleanup = es.bulk(operations=[{"delete": {"_index": h["_index"], "_id": h["_id"]}} for h in hits["hits"]["hits"]],
+                      refresh=True)
+    assert not cleanup["errors"]
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        admin.delete_groups([group])
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="module")
@@ -453,29 +502,45 @@ def test_timeline_in_time_order_with_pages(client, role_keys, seeded):
     assert bad.status_code == 400
 
 
-def test_network_links_listed_nodes_and_caps(client, role_keys, seeded):
+def test_network_walks_the_link_graph_and_marks_listed_nodes(client, role_keys, seeded, linked, es):
+    """The graph correlation publishes (a star per event: the person of a crossing, the seizure
+    node of a seizure, joined to everything the event names), through Kafka and the real indexer."""
     root = f"phone:{PHONE}"
+    doc = f"doc:MX:{TOKEN[:3].upper()}{{:06d}}".format
+    person = {i: person_key(traveller(i)) for i in (0, 1, 7, 100)}
+    seizure0 = f"seizure:{seeded['seizures'][0]['event_id']}"
     one = client.get(f"/v1/entities/{root}/network", params={"depth": 1}, headers=auth(role_keys, "investigator"))
     assert one.status_code == 200, one.text
     graph = one.json()
     nodes = {n["key"]: n for n in graph["nodes"]}
-    assert nodes[root]["depth"] == 0
-    doc0 = f"doc:MX:{TOKEN[:3].upper()}000000"
-    # travellers 0-4 and the seizures' persons share the phone: their documents are one step away
-    assert nodes[doc0]["depth"] == 1 and nodes[doc0]["listed"] is True
-    assert nodes[doc0]["watchlist"][0]["entry_id"] == f"wl-doc-{TOKEN}"
-    assert nodes[f"doc:MX:{TOKEN[:3].upper()}000001"]["listed"] is False
-    assert f"seizure:{seeded['seizures'][0]['event_id']}" in nodes
-    assert not any(k.startswith("port:") for k in nodes)
-    assert any(n["type"] == "person" and FAMILY in n["label"] for n in graph["nodes"])
-    edge = next(e for e in graph["edges"] if {e["source"], e["target"]} == {root, doc0})
-    assert edge["weight"] == 2 and len(edge["event_ids"]) == 2  # crossing 0 and seizure 0
+    # travellers 0-4 carry the phone, and the seizures name it
+    assert nodes[root]["depth"] == 0 and nodes[root]["type"] == "phone"
+    assert nodes[person[0]]["depth"] == 1 and nodes[seizure0]["depth"] == 1
+    assert nodes[person[0]]["type"] == "person" and nodes[person[0]]["label"] == f"Ana {FAMILY}"
+    assert len(nodes) == 1 + 5 + N_SEIZURES and doc(0) not in nodes
+    edge = next(e for e in graph["edges"] if {e["source"], e["target"]} == {root, person[0]})
+    assert edge["weight"] == 1 and edge["event_ids"] == [seeded["crossings"][0]["event_id"]]
+    assert graph["events"] == 5 + N_SEIZURES and graph["truncated"] is False
 
-    two = client.get(f"/v1/entities/{root}/network", params={"depth": 2}, headers=auth(role_keys, "analyst")).json()
-    # the vehicle of crossings 0-9 is one step away; crossings 5-9 through it, two steps
-    two_nodes = {n["key"]: n for n in two["nodes"]}
-    assert two_nodes[f"doc:MX:{TOKEN[:3].upper()}000007"]["depth"] == 2
-    assert len(two_nodes) > len(nodes)
+    two = client.get(f"/v1/entities/{root}/network", params={"depth": 2}, headers=auth(role_keys, "analyst"))
+    assert two.status_code == 200, two.text
+    graph = two.json()
+    nodes = {n["key"]: n for n in graph["nodes"]}
+    # two hops: the travellers' documents and vehicle, the seizures' persons and document
+    assert nodes[doc(0)]["depth"] == 2 and nodes[doc(0)]["listed"] is True
+    assert nodes[doc(0)]["watchlist"][0]["entry_id"] == f"wl-doc-{TOKEN}"
+    assert nodes[doc(1)]["depth"] == 2 and nodes[doc(1)]["listed"] is False and nodes[doc(1)]["watchlist"] == []
+    assert nodes[f"vehicle:MX:{PLATE}"]["depth"] == 2 and nodes[person[100]]["depth"] == 2
+    assert not any(k.startswith("port:") for k in nodes)
+    assert person[7] not in nodes  # three hops, through the vehicle
+    edges = {(e["source"], e["target"]): e for e in graph["edges"]}
+    assert edges[tuple(sorted((doc(0), seizure0)))]["event_ids"] == [seeded["seizures"][0]["event_id"]]
+    assert edges[tuple(sorted((doc(0), person[0])))]["weight"] == 1
+    assert all(a in nodes and b in nodes for a, b in edges)
+
+    three = client.get(f"/v1/entities/{root}/network", params={"depth": 3},
+                       headers=auth(role_keys, "admin")).json()
+    assert {n["key"]: n["depth"] for n in three["nodes"]}[person[7]] == 3
 
     capped = client.get(f"/v1/entities/{root}/network", params={"depth": 3, "max_nodes": 5},
                         headers=auth(role_keys, "admin")).json()
@@ -483,6 +548,17 @@ def test_network_links_listed_nodes_and_caps(client, role_keys, seeded):
     for bad in ({"depth": 0}, {"depth": 4}, {"max_nodes": 1}):
         assert client.get(f"/v1/entities/{root}/network", params=bad,
                           headers=auth(role_keys, "admin")).status_code == 422
+    alone = client.get("/v1/entities/doc:MX:NOBODY0000/network", headers=auth(role_keys, "investigator")).json()
+    assert [n["key"] for n in alone["nodes"]] == ["doc:MX:NOBODY0000"] and alone["edges"] == []
+
+    # Audited: who asked, for what, how many nodes, which events' links were read.
+    es.indices.refresh(index=indices.AUDIT_ALIAS)
+    audit = client.get("/v1/audit", params={"key_id": role_keys["analyst"][0], "action": "entities.network"},
+                       headers=auth(role_keys, "admin")).json()["results"]
+    record = next(r for r in audit if r["query"]["depth"] == "2")
+    assert record["query"]["entity"] == root and record["results"] == len(nodes)
+    assert seeded["crossings"][0]["event_id"] in record["record_ids"]
+    assert set(record["record_ids"]) <= set(linked["linksets"])
 
 
 # --- alerts -----------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def every_filter(text: str) -> q.EventFilters:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_lands_only_in_values_of_structured_queries(text):
-    bodies = [q.event_query(every_filter(text)), q.timeline_query("doc:MX:" + text),
+    bodies = [q.event_query(every_filter(text)), q.timeline_query("doc:MX:" + text), q.links_query(["doc:MX:" + text]),
               q.alert_query(q.AlertFilters(source_list=text, statuses=("new",))),
               q.audit_query(q.AuditFilters(key_id=text, action=text))]
     for body in bodies:

@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from borderhub.domain.ports import known_ports
 from borderhub.settings import Settings
-from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
+from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, SEIZURES, WATCHLIST
 from services.search_api.indices import ALERTS_ALIAS, EVENTS_ALIAS
 from services.search_api.queries import iso
 from services.search_api.routes import ERRORS
@@ -35,7 +35,7 @@ router = APIRouter(tags=["dashboard"])
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 INTERVAL = 2.0
 IDLE_STOP = 60.0  # stop sampling this long after the last viewer left
-TOPICS = (CROSSINGS, SEIZURES, BIOMETRICS, WATCHLIST, ALERTS, DEADLETTER)
+TOPICS = (CROSSINGS, SEIZURES, BIOMETRICS, WATCHLIST, ALERTS, LINKS, DEADLETTER)
 GROUPS = ("borderhub-indexer", "borderhub-correlate")
 ALERT_FIELDS = ["alert_id", "created_at", "severity", "alert_type", "event_kind", "source_list", "port_locode",
                 "status", "rule", "action_on_hit"]  # deliberately not "subject": no names on this screen
