@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 
@@ -530,14 +529,35 @@ def _token_similarity(a: str, b: str, loose: bool) -> float:
     return best
 
 
-@dataclass(frozen=True, slots=True)
 class NameComparison:
-    score: float
-    query: str
-    entry: str
-    pairs: tuple[tuple[str, str, float], ...]  # aligned query and entry text, similarity
-    extra_query: tuple[str, ...]
-    extra_entry: tuple[str, ...]
+    """The score of two aligned forms; what was aligned is spelled out only when asked for (an
+    explanation is needed for the few comparisons that make an alert, not for the many that
+    do not)."""
+
+    __slots__ = ("score", "query", "entry", "_query_tokens", "_entry_tokens", "_chosen")
+
+    def __init__(self, score: float, query: str, entry: str, query_tokens: tuple[str, ...] = (),
+                 entry_tokens: tuple[str, ...] = (),
+                 chosen: tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...] = ()):
+        self.score = score
+        self.query, self.entry = query, entry
+        self._query_tokens, self._entry_tokens, self._chosen = query_tokens, entry_tokens, chosen
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str, float], ...]:
+        """Aligned query and entry text, and their similarity."""
+        qt, et = self._query_tokens, self._entry_tokens
+        return tuple((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s) for qi, ej, s in self._chosen)
+
+    @property
+    def extra_query(self) -> tuple[str, ...]:
+        used = {i for qi, _, _ in self._chosen for i in qi}
+        return tuple(t for i, t in enumerate(self._query_tokens) if i not in used)
+
+    @property
+    def extra_entry(self) -> tuple[str, ...]:
+        used = {j for _, ej, _ in self._chosen for j in ej}
+        return tuple(t for j, t in enumerate(self._entry_tokens) if j not in used)
 
     def detail(self) -> str:
         aligned = ", ".join(f"{q}={e}" if s == 1.0 else f"{q}~{e} {s:.2f}" for q, e, s in self.pairs)
@@ -548,7 +568,7 @@ class NameComparison:
         return text
 
 
-NO_MATCH = NameComparison(0.0, "", "", (), (), ())
+NO_MATCH = NameComparison(0.0, "", "")
 # Coverage of the shorter name counts most: a missing middle name or second surname on one side
 # costs little, a token of the shorter name left unmatched costs a lot.
 SHORT_SIDE_WEIGHT = 0.8
@@ -580,7 +600,7 @@ def compare_forms(query: str, entry: str) -> NameComparison:
     if not qt or not et:
         return NO_MATCH
     if _sorted_tokens(query) == _sorted_tokens(entry):  # same tokens, any order
-        return NameComparison(1.0, query, entry, tuple((t, t, 1.0) for t in qt), (), ())
+        return NameComparison(1.0, query, entry, tuple(qt), tuple(qt), tuple(((i,), (i,), 1.0) for i in range(len(qt))))
     loose = q_loose or e_loose
     used_q: set[int] = set()
     used_e: set[int] = set()
@@ -620,12 +640,7 @@ def compare_forms(query: str, entry: str) -> NameComparison:
         score -= CONFLICT_PENALTY * min(nq - len(used_q), ne - len(used_e))
         if len(used_q) < 2 and len(used_e) < 2:
             score = min(score, SINGLE_TOKEN_CAP)
-    pairs = tuple((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s) for qi, ej, s in chosen)
-    return NameComparison(
-        round(max(0.0, score), 4), query, entry, pairs,
-        tuple(t for i, t in enumerate(qt) if i not in used_q),
-        tuple(t for j, t in enumerate(et) if j not in used_e),
-    )
+    return NameComparison(round(max(0.0, score), 4), query, entry, tuple(qt), tuple(et), tuple(chosen))
 
 
 def _merge_candidates(qt: list[str], et: list[str], rest_q: list[int], rest_e: list[int],
