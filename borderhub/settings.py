@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     correlate_flood_ratio: float = Field(0.5, description="Share of dead letters in the window that stops a worker.")
     correlate_flood_min: int = Field(200, description="Fewest dead letters in the window before the guard may trip.")
     correlate_retro_hunt_days: int = Field(30, description="Days of past events screened against a newly listed entry.")
+    correlate_retro_hunt_index_wait: float = Field(
+        10.0, description="Seconds a retro-hunt waits for the indexer to commit past the event topics' ends "
+                          "before it reads the events not yet indexed from Kafka.")
     correlate_link_days: int = Field(30, description="Days of links a worker's graph is rebuilt from at start.")
     correlate_metrics_host: str = Field("127.0.0.1", description="Bind address of a worker's /metrics.")
     correlate_metrics_port: int = Field(9101, description="Port of a worker's Prometheus /metrics.")

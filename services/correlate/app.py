@@ -11,14 +11,15 @@ so a slow matcher slows consumption instead of growing memory."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import json
 import logging
 import socket
+import time
 
 import faust
 import mode
-from aiokafka import TopicPartition
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog, SchemaRegistryClient
@@ -29,13 +30,16 @@ from services.correlate import outputs
 from borderhub.domain.entities import event_entities
 from services.correlate.follower import TopicFollower
 from services.correlate.links import LinkGraph, ListedKeys, edges_of, network_alert
-from services.correlate.retro_hunt import past_events
+from services.correlate import retro_hunt as hunting
 from services.correlate.rules import RULES, rule_alert
 from services.correlate.watchlist_feed import WatchlistFeed
 
 log = logging.getLogger("borderhub.correlate")
 
 VALIDATED_HEADER = "borderhub-validated"
+RETRO_HUNTERS = 2  # retro-hunts run at once per worker
+RETRO_HUNT_BATCH = 100  # past events scored together (Matcher.match_events)
+RETRO_HUNT_PAUSE = 0.005  # seconds a hunt yields after each batch
 
 EVENTS = Counter("borderhub_correlate_events_total", "Events correlated", ["topic", "outcome"])
 ALERTS_TOTAL = Counter("borderhub_alerts_total", "Alerts raised", ["list", "severity"])
@@ -105,7 +109,10 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
                                      partition=record.partition, offset=record.offset)
         app.loop.create_task(dead_topic.send(key=record.key or b"", value=codec.encode("deadletters", letter)))
 
-    hunts: set[asyncio.Task] = set()
+    hunts: collections.deque[tuple[dict, float]] = collections.deque()  # (new listing, when) waiting
+    hunters: set[asyncio.Task] = set()
+    past = hunting.PastEvents(settings, codec, biometric_thresholds=getattr(getattr(matcher, "gallery", None),
+                                                                              "thresholds", None))
 
     def upsert(entry: dict) -> None:
         # A new listing after start-up is hunted for in the recent past; at start-up the
@@ -115,30 +122,76 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         listed.upsert(entry)
         WATCHLIST_SIZE.set(len(matcher))
         if new_listing and settings.correlate_retro_hunt_days > 0:
-            task = asyncio.get_running_loop().create_task(retro_hunt(entry))
-            hunts.add(task)
-            task.add_done_callback(hunts.discard)
+            start_hunt(entry)
 
-    async def retro_hunt(entry: dict) -> None:
-        from services.correlate.matching.engine import Matcher
-        one = Matcher()
-        one.upsert(entry)
+    def start_hunt(entry: dict) -> None:
+        # A queue and a few hunters, not a task per listing: a feed adding thousands of entries
+        # at once must not open thousands of searches and consumers together.
+        hunts.append((entry, time.monotonic()))
+        if len(hunters) < RETRO_HUNTERS:
+            task = asyncio.get_running_loop().create_task(hunt_queued())
+            hunters.add(task)
+            task.add_done_callback(hunters.discard)
+
+    async def hunt_queued() -> None:
+        while hunts:
+            entry, listed_at = hunts.popleft()
+            try:
+                await retro_hunt(entry, listed_at)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one failed hunt must not stop the others (nor the worker)
+                log.exception("retro-hunt for %s failed", entry["entry_id"])
+
+    async def hunts_here(entry_id: str) -> bool:
+        """Every worker reads the whole watchlist topic, so every worker sees a new listing;
+        exactly one hunts it: the owner of the crossings partition the entry id hashes to
+        (``hunting.hunt_partition``, Kafka's default partitioner), once the group's assignment
+        has settled. The hunt itself covers every partition: Elasticsearch is not split by
+        partition, and the Kafka reads use their own group-less consumer."""
+        deadline = asyncio.get_running_loop().time() + 60
+        while (app.rebalancing or not app.consumer.assignment()) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+        owner = await past.owner_partition(entry_id)
+        return any((tp.topic, tp.partition) == (owner.topic, owner.partition) for tp in app.consumer.assignment())
+
+    async def retro_hunt(entry: dict, listed_at: float) -> None:
+        """Past events that could match the entry (Elasticsearch, else Kafka: ``retro_hunt.py``),
+        scored by the live matching code, hits raised with the live alerts' ids."""
+        if not await hunts_here(entry["entry_id"]):
+            return
+        one = hunting.one_entry_matcher(matcher, entry)
         now = dt.datetime.now(dt.timezone.utc)
         since = now - dt.timedelta(days=settings.correlate_retro_hunt_days)
-        owned = [TopicPartition(tp.topic, tp.partition) for tp in app.consumer.assignment()]
-        pending, screened = [], 0
-        async for kind, datum in past_events(settings, codec, owned, since):
-            screened += 1
-            for match in one.match_event(kind, datum):
-                alert = outputs.watchlist_alert(kind, datum, match, now, alert_type="RETRO_HUNT")
-                pending.append(await alerts_topic.send(key=alert["alert_id"].encode(),
-                                                       value=codec.encode("alerts", alert)))
-                ALERTS_TOTAL.labels(match.source_list, alert["severity"]).inc()
-            if screened % 20 == 0:  # the hunt shares the loop with live traffic and heartbeats
-                await asyncio.sleep(0)
+        stats = hunting.HuntStats()
+        pending, raised, hits = [], set(), collections.Counter()
+        batches: dict[str, list[tuple[str, dict]]] = {}  # kind -> (source, datum), scored together
+
+        async def score(kind: str) -> None:
+            batch = batches.pop(kind, [])
+            for (source, datum), matches in zip(batch, one.match_events(kind, [d for _, d in batch])):
+                for match in matches:
+                    alert = outputs.watchlist_alert(kind, datum, match, now, alert_type="RETRO_HUNT")
+                    if alert["alert_id"] in raised:  # read twice (indexed during the hunt, or a fallback)
+                        continue
+                    raised.add(alert["alert_id"])
+                    pending.append(await alerts_topic.send(key=alert["alert_id"].encode(),
+                                                           value=codec.encode("alerts", alert)))
+                    ALERTS_TOTAL.labels(match.source_list, alert["severity"]).inc()
+                    hits[source] += 1
+            # The hunt shares the process with live traffic and the consumer thread's heartbeats:
+            # a real pause (not sleep(0)) lets that thread have the interpreter after every batch.
+            await asyncio.sleep(RETRO_HUNT_PAUSE)
+
+        async for source, kind, datum in past.candidates(entry, since, stats, listed_at):
+            batches.setdefault(kind, []).append((source, datum))
+            if len(batches[kind]) >= RETRO_HUNT_BATCH:
+                await score(kind)
+        for kind in list(batches):
+            await score(kind)
         for fut in pending:
             await fut
-        log.info("retro-hunt for %s: %d past events screened, %d hits", entry["entry_id"], screened, len(pending))
+        hunting.record_hunt(entry["entry_id"], stats, hits)
 
     def remove(entry_id: str) -> None:
         matcher.remove(entry_id)

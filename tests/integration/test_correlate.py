@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 import os
+import signal
 import time
 import uuid
 
@@ -18,7 +19,7 @@ from borderhub.avro import AvroCodec, from_json
 from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
 from services.correlate.outputs import alert_id
 from tests.conftest import ServiceProcess, _free_port
-from tests.integration.kafka_tail import KafkaTail
+from tests.integration.kafka_tail import KafkaTail, commit_group_at_log_end
 
 RUN = uuid.uuid4().hex[:6]
 
@@ -29,9 +30,10 @@ class Worker(ServiceProcess):
 
     def __init__(self, settings, tmp_path, app_id: str, **extra_env):
         port = _free_port()
-        env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+        env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, BORDERHUB_ES_URL=settings.es_url,
                    BORDERHUB_CORRELATE_APP_ID=app_id, BORDERHUB_CORRELATE_METRICS_PORT=str(port),
-                   BORDERHUB_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1", **extra_env)
+                   BORDERHUB_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+        env.update(extra_env)
         super().__init__(["correlate"], env, f"http://127.0.0.1:{port}/metrics", tmp_path / f"{app_id}.log")
 
     def healthy(self) -> bool:
@@ -45,6 +47,17 @@ class Worker(ServiceProcess):
 
     def wait_ready(self, timeout: float = 120) -> None:
         super().wait_ready(timeout)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a counter's samples with these labels, from the worker's /metrics."""
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        total = 0.0
+        for line in httpx.get(self.health_url, timeout=5).text.splitlines():
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                head, value = line.rsplit(" ", 1)
+                if all(w in head for w in wanted):
+                    total += float(value)
+        return total
 
     def skip_history(self, settings) -> None:
         """Commit the group's offsets at the topics' ends, so the worker handles only what
@@ -103,8 +116,45 @@ def crossing(catalog, given: str, family: str, birth: str | None, nationality: s
     return datum
 
 
+INDEXER_GROUP = f"test-correlate-indexer-{RUN}"
+
+
 @pytest.fixture(scope="module")
-def worker(settings, tmp_path_factory, publish):
+def indexer(settings, tmp_path_factory):
+    """The real indexer (its own consumer group, from the topics' current ends): retro-hunts
+    read the events it indexed from Elasticsearch and watch its committed offsets."""
+    from kafka import KafkaAdminClient
+    from services.search_api.indexer import TOPIC_KINDS
+    commit_group_at_log_end(settings.kafka_bootstrap, INDEXER_GROUP, list(TOPIC_KINDS))
+    port = _free_port()
+    env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap, BORDERHUB_ES_URL=settings.es_url,
+               BORDERHUB_INDEXER_GROUP_ID=INDEXER_GROUP, BORDERHUB_INDEXER_METRICS_PORT=str(port),
+               PYTHONUNBUFFERED="1")
+    service = ServiceProcess(["indexer"], env, f"http://127.0.0.1:{port}/metrics",
+                             tmp_path_factory.mktemp("indexer") / "indexer.log")
+    service.start()
+    yield service
+    if service.proc.poll() is None:
+        os.kill(service.proc.pid, signal.SIGCONT)
+    service.stop()
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        admin.delete_groups([INDEXER_GROUP])
+    except Exception:
+        pass
+    admin.close()
+
+
+@pytest.fixture(scope="module")
+def es(settings):
+    from elasticsearch import Elasticsearch
+    client = Elasticsearch(settings.es_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def worker(settings, tmp_path_factory, publish, indexer):
     listed = [
         entry(f"p-{RUN}-petrov", ["Viktor Sergeyevich Petrov"], birth_dates=["1971-03-02"], nationalities=["RU"]),
         entry(f"d-{RUN}-stolen", [], kind="DOCUMENT", document_status="STOLEN", action_on_hit="SEIZE_DOCUMENT",
@@ -112,7 +162,8 @@ def worker(settings, tmp_path_factory, publish):
     ]
     for e in listed:
         publish("watchlist", e, e["entry_id"].encode())
-    w = Worker(settings, tmp_path_factory.mktemp("correlate"), f"borderhub-correlate-test-{RUN}")
+    w = Worker(settings, tmp_path_factory.mktemp("correlate"), f"borderhub-correlate-test-{RUN}",
+               BORDERHUB_INDEXER_GROUP_ID=INDEXER_GROUP, BORDERHUB_CORRELATE_RETRO_HUNT_INDEX_WAIT="5")
     w.skip_history(settings)
     w.start()
     w.wait_ready()
@@ -274,8 +325,12 @@ def test_poison_record_reaches_the_dead_letter_topic(worker, publish, settings, 
     tail = KafkaTail(settings.kafka_bootstrap, DEADLETTER)
     poison = b"\xc3\x01" + b"\xff" * 8 + b"not avro at all " + RUN.encode()
     metadata = publish("crossings", None, b"poison", raw=poison)
-    letters = [codec.decode(r.value) for r in tail.read(at_least=1, timeout=30)]
-    (letter,) = [d for d in letters if d["payload"] == poison]
+    # The module's indexer dead-letters the same record too (service "indexer").
+    letters, deadline = [], time.monotonic() + 30
+    while time.monotonic() < deadline and not any(d["payload"] == poison and d["service"] == "correlate"
+                                                  for d in letters):
+        letters += [codec.decode(r.value) for r in tail.read(at_least=1, timeout=5)]
+    (letter,) = [d for d in letters if d["payload"] == poison and d["service"] == "correlate"]
     assert letter["service"] == "correlate" and letter["source_topic"] == CROSSINGS
     assert (letter["source_partition"], letter["source_offset"]) == (metadata.partition, metadata.offset)
     assert "fingerprint" in letter["reason"]
@@ -343,8 +398,10 @@ def test_watchlist_add_and_delete_apply_live(worker, publish, settings, codec, c
     time.sleep(2)
     during = crossing(catalog, *name, "1985-05-05", "UA")
     publish("crossings", during, b"live")
-    live = [a for a in alerts_for(settings, codec, {before["event_id"], during["event_id"]}, 1)
-            if a["alert_type"] == "WATCHLIST_MATCH"]  # `before` may be found by the retro-hunt
+    # Two ids: `during` live, and `before` found by the retro-hunt (which, served by
+    # Elasticsearch, can be faster than the live alert).
+    live = [a for a in alerts_for(settings, codec, {before["event_id"], during["event_id"]}, 2)
+            if a["alert_type"] == "WATCHLIST_MATCH"]
     assert [a["event_id"] for a in live] == [during["event_id"]]
     publish("watchlist", None, added["entry_id"].encode())
     time.sleep(2)
@@ -397,3 +454,128 @@ def test_biometric_capture_matches_a_listed_template(worker, publish, settings, 
     assert [(a["event_id"], a["entry_id"]) for a in found] == [(captures[0]["event_id"], listed["entry_id"])]
     assert any("biometric" in f["feature"] for f in found[0]["explanation"])
     publish("watchlist", None, listed["entry_id"].encode())
+
+
+# Retro-hunt sources: Elasticsearch (what the indexer wrote), the not yet indexed tail from
+# Kafka, and Kafka alone when Elasticsearch is down. Events put only into Elasticsearch (never
+# published) can be found by the Elasticsearch path alone.
+def index_only(es, kind: str, datum: dict) -> tuple[str, str]:
+    from services.search_api.indices import event_document
+    index, doc_id, doc = event_document(kind, datum)
+    es.index(index=index, id=doc_id, document=doc, refresh=True)
+    return index, doc_id
+
+
+def wait_for_metric(w: Worker, name: str, at_least: float, timeout: float = 30, **labels) -> float:
+    deadline = time.monotonic() + timeout
+    value = 0.0
+    while time.monotonic() < deadline:
+        try:
+            value = w.metric(name, **labels)
+        except httpx.HTTPError:  # a busy worker answers /metrics late
+            continue
+        if value >= at_least:
+            break
+        time.sleep(0.3)
+    return value
+
+
+def test_retro_hunt_scores_events_found_in_elasticsearch(worker, publish, settings, codec, catalog, es):
+    name = ("Goran", f"Kovacevic{RUN}")
+    past = crossing(catalog, "Goran", f"Kovačević{RUN}", "1966-06-16", "RS")  # diacritics: folded by the index
+    namesake = crossing(catalog, *name, "1986-01-30", "HR")  # born 20 years apart: scored, no alert
+    for event in (past, namesake):
+        event["occurred_at"] -= dt.timedelta(days=3)
+    docs = [index_only(es, "crossings", e) for e in (past, namesake)]
+    try:
+        hits_before = worker.metric("borderhub_retro_hunt_hits_total", source="elasticsearch")
+        listed = entry(f"p-{RUN}-es", [f"{name[0]} {name[1]}"], birth_dates=["1966-06-16"], nationalities=["RS"])
+        publish("watchlist", listed, listed["entry_id"].encode())
+        found = alerts_for(settings, codec, {past["event_id"], namesake["event_id"]}, expect=1, timeout=60)
+        assert [(a["event_id"], a["alert_type"], a["entry_id"]) for a in found] == \
+            [(past["event_id"], "RETRO_HUNT", listed["entry_id"])]
+        assert found[0]["alert_id"] == alert_id("watchlist", past["event_id"], listed["entry_id"])
+        assert {"name_similarity", "birth_date"} <= {f["feature"] for f in found[0]["explanation"]}
+        assert wait_for_metric(worker, "borderhub_retro_hunt_hits_total", hits_before + 1,
+                               source="elasticsearch") >= hits_before + 1
+        publish("watchlist", None, listed["entry_id"].encode())
+    finally:
+        for index, doc_id in docs:
+            es.delete(index=index, id=doc_id, refresh=True)
+
+
+def test_retro_hunt_finds_a_listed_face_by_knn_in_elasticsearch(worker, publish, settings, codec, catalog, es):
+    import numpy as np
+    rng = np.random.default_rng(int(RUN, 16))
+    base = rng.normal(size=512)
+    base /= np.linalg.norm(base)
+    template = {"modality": "FACE", "algorithm": "arcface-r100", "algorithm_version": "2.1", "dimension": 512}
+    captures, docs = [], []
+    for vector in (base + rng.normal(scale=0.02, size=512), rng.normal(size=512)):  # the face; a stranger
+        capture = {"event_id": str(uuid.uuid4()),
+                   "captured_at": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).isoformat(),
+                   "port_locode": "USLAX", "quality": 80, "source_system": "tests",
+                   "template": {**template, "vector": (vector / np.linalg.norm(vector)).astype("float32").tolist()}}
+        datum, problems = from_json(catalog.get("biometrics"), capture)
+        assert not problems
+        captures.append(datum)
+        docs.append(index_only(es, "biometrics", datum))
+    try:
+        listed = entry(f"p-{RUN}-knn", [f"Unknown Courier {RUN}"],
+                       biometric_templates=[{**template, "vector": base.astype("float32").tolist()}])
+        publish("watchlist", listed, listed["entry_id"].encode())
+        found = alerts_for(settings, codec, {c["event_id"] for c in captures}, expect=1, timeout=60)
+        assert [(a["event_id"], a["alert_type"]) for a in found] == [(captures[0]["event_id"], "RETRO_HUNT")]
+        assert any(f["feature"] == "biometric" for f in found[0]["explanation"])
+        publish("watchlist", None, listed["entry_id"].encode())
+    finally:
+        for index, doc_id in docs:
+            es.delete(index=index, id=doc_id, refresh=True)
+
+
+def test_retro_hunt_reads_events_not_yet_indexed_from_kafka(worker, indexer, publish, settings, codec, catalog):
+    # The indexer is frozen: the crossing is acknowledged by Kafka but not in Elasticsearch when
+    # the entry is listed. The hunt waits for the indexer's commits, then reads the rest from Kafka.
+    name = ("Ilse", f"Vandamme{RUN}")
+    past = crossing(catalog, *name, "1977-07-17", "BE")
+    sentinel = crossing(catalog, "Viktor", "Petrov", "1971-03-02", "RU")
+    tail_before = worker.metric("borderhub_retro_hunt_hits_total", source="kafka_tail")
+    os.kill(indexer.proc.pid, signal.SIGSTOP)
+    try:
+        publish("crossings", past, b"gap")
+        publish("crossings", sentinel, b"gap")
+        alerts_for(settings, codec, {sentinel["event_id"]}, expect=1)  # `past` was processed live, unlisted
+        listed = entry(f"p-{RUN}-gap", [f"{name[0]} {name[1]}"], birth_dates=["1977-07-17"])
+        publish("watchlist", listed, listed["entry_id"].encode())
+        (alert,) = alerts_for(settings, codec, {past["event_id"]}, expect=1, timeout=60)
+        assert alert["alert_type"] == "RETRO_HUNT" and alert["entry_id"] == listed["entry_id"]
+        assert wait_for_metric(worker, "borderhub_retro_hunt_hits_total", tail_before + 1,
+                               source="kafka_tail") >= tail_before + 1
+    finally:
+        os.kill(indexer.proc.pid, signal.SIGCONT)
+    publish("watchlist", None, listed["entry_id"].encode())
+
+
+def test_retro_hunt_falls_back_to_kafka_when_elasticsearch_is_down(worker, publish, settings, codec, catalog,
+                                                                    tmp_path):
+    blind = Worker(settings, tmp_path, f"borderhub-correlate-noes-{RUN}",
+                   BORDERHUB_ES_URL=f"http://127.0.0.1:{_free_port()}")  # nothing listens there
+    blind.skip_history(settings)
+    blind.start()
+    try:
+        blind.wait_ready()
+        name = ("Tomasz", f"Wrobel{RUN}")
+        past = crossing(catalog, *name, "1982-12-01", "PL")
+        publish("crossings", past, b"noes")
+        listed = entry(f"p-{RUN}-noes", [f"{name[0]} {name[1]}"], birth_dates=["1982-12-01"])
+        publish("watchlist", listed, listed["entry_id"].encode())
+        assert wait_for_metric(blind, "borderhub_retro_hunt_hits_total", 1, timeout=180, source="kafka") >= 1
+        assert blind.metric("borderhub_retro_hunts_total", source="kafka") >= 1
+        assert blind.metric("borderhub_retro_hunts_total", source="elasticsearch") == 0
+        found = alerts_for(settings, codec, {past["event_id"]}, expect=1)
+        assert {(a["entry_id"], a["alert_id"]) for a in found if a["alert_type"] == "RETRO_HUNT"} == \
+            {(listed["entry_id"], alert_id("watchlist", past["event_id"], listed["entry_id"]))}
+        assert "Elasticsearch unavailable" in blind.log.read_text()
+        publish("watchlist", None, listed["entry_id"].encode())
+    finally:
+        blind.stop()
