@@ -15,7 +15,7 @@ from services.search_api.indices import ALERTS_ALIAS
 from services.search_api.queries import (ALERT_SORT, AlertFilters, alert_query, fingerprint, triage_update,
                                          with_triage_defaults)
 from services.search_api.routes import ERRORS, audit_of, check_time_range, es_of, page_body, paged_search, source_of
-from services.search_api.security import ALERT_READ, ALERT_TRIAGE, Caller, require
+from services.search_api.security import ALERT_READ, ALERT_TRIAGE, Caller, SafeJSONResponse, require
 
 router = APIRouter(tags=["alerts"])
 
@@ -32,7 +32,8 @@ class Triage(BaseModel):
     note: str | None = Field(None, max_length=4000, description="Why; kept in the history.")
 
 
-@router.get("/v1/alerts", responses=ERRORS, summary="Alerts, newest first")
+# Returned as a response, not a dict: no validating copy through the response model (see events).
+@router.get("/v1/alerts", responses=ERRORS, response_model=dict, summary="Alerts, newest first")
 async def list_alerts(
     request: Request,
     status: Annotated[list[Status] | None, Query(max_length=5)] = None,
@@ -45,7 +46,7 @@ async def list_alerts(
     size: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=8192)] = None,
     caller: Caller = Depends(require(*ALERT_READ)),
-) -> dict:
+) -> SafeJSONResponse:
     start, end = check_time_range(time_from, time_to)
     filters = AlertFilters(statuses=tuple(sorted(set(status or ()))), severities=tuple(sorted(set(severity or ()))),
                            source_list=source_list, ports=tuple(sorted({p.upper() for p in port or ()})),
@@ -59,7 +60,7 @@ async def list_alerts(
     ids = [r["id"] for r in results]
     await audit_of(request).record(request, caller, "alerts.list", {**params, "size": size, "cursor": bool(cursor)},
                                    results=len(ids), record_ids=ids)
-    return page_body(page, results)
+    return SafeJSONResponse(page_body(page, results))
 
 
 async def _get_alert(es, alert_id: str) -> dict | None:
