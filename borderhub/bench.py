@@ -252,6 +252,11 @@ def run_index_suite(settings: Settings, events: int, entries: int) -> dict:
     return {"suite": "index", "events": events, **bench_indexing(settings, n_events=events)}
 
 
+def run_search_suite(settings: Settings, events: int, entries: int, **options) -> dict:
+    from services.search_api.bench_search import bench_search
+    return {"suite": "search", **bench_search(settings, n_events=events, **options)}
+
+
 def _flatten(prefix: str, value, rows: list[tuple[str, str]]) -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
@@ -278,4 +283,5 @@ def save(results: dict, output: Path) -> None:
     output.write_text(json.dumps(results, indent=2))
 
 
-SUITES = {"ingest": run_ingest_suite, "correlate": run_correlate_suite, "index": run_index_suite}
+SUITES = {"ingest": run_ingest_suite, "correlate": run_correlate_suite, "index": run_index_suite,
+          "search": run_search_suite}

@@ -271,27 +271,37 @@ def simulate(
 
 @app.command("bench")
 def bench(
-    suite: str = typer.Option("ingest", "--suite", help="ingest, correlate, index or all."),
-    events: int = typer.Option(20_000, "--events", help="Events per measurement."),
+    suite: str = typer.Option("ingest", "--suite", help="ingest, correlate, index, search or all."),
+    events: Optional[int] = typer.Option(
+        None, "--events", help="Events per measurement (default 20,000); search: events indexed (default 1,000,000)."),
     entries: int = typer.Option(1_000_000, "--entries", help="Watchlist size for the correlate suite."),
+    reload: bool = typer.Option(False, "--reload", help="search: drop and reload the bench indices, even when "
+                                                        "they already hold --events events."),
+    clients: int = typer.Option(20, "--clients", help="search: concurrent clients."),
+    duration: float = typer.Option(30.0, "--duration", help="search: seconds per measured phase."),
+    think: float = typer.Option(0.0, "--think", help="search: mean seconds each client waits between requests, "
+                                                     "exponentially distributed (0: none)."),
     output: Path = typer.Option(Path(".bench/results.json"), "--output", help="Where to save the numbers."),
 ) -> None:
     """Measure throughput and latency against baselines taken in the same run."""
     from borderhub import bench as benchmarks
     from borderhub.stack.components import components
     settings = get_settings()
-    suites = ("ingest", "correlate", "index") if suite == "all" else (suite,)
-    unknown = set(suites) - {"ingest", "correlate", "index"}
+    suites = tuple(benchmarks.SUITES) if suite == "all" else (suite,)
+    unknown = set(suites) - set(benchmarks.SUITES)
     if unknown:
         _fail(ValueError(f"unknown suite {', '.join(sorted(unknown))}"))
     try:
-        if set(suites) & {"ingest", "index"}:
+        if set(suites) & {"ingest", "index", "search"}:
             for component in components(settings, _progress):
                 component.up()
     except StackError as exc:
         _fail(exc)
     for name in suites:
-        results = benchmarks.SUITES[name](settings, events=events, entries=entries)
+        options = ({"reload": reload, "clients": clients, "duration": duration, "think": think}
+                   if name == "search" else {})
+        n_events = events or (1_000_000 if name == "search" else 20_000)
+        results = benchmarks.SUITES[name](settings, events=n_events, entries=entries, **options)
         benchmarks.print_results(results)
         path = output.with_name(f"{output.stem}-{name}{output.suffix}")
         benchmarks.save(results, path)
