@@ -283,5 +283,10 @@ def save(results: dict, output: Path) -> None:
     output.write_text(json.dumps(results, indent=2))
 
 
-SUITES = {"ingest": run_ingest_suite, "correlate": run_correlate_suite, "index": run_index_suite,
-          "search": run_search_suite}
+def run_stream_suite(settings: Settings, events: int, entries: int) -> dict:
+    from services.correlate.bench_stream import bench_stream
+    return {"suite": "stream", **bench_stream(settings, n_events=events)}
+
+
+SUITES = {"ingest": run_ingest_suite, "correlate": run_correlate_suite, "stream": run_stream_suite,
+          "index": run_index_suite, "search": run_search_suite}

@@ -271,7 +271,7 @@ def simulate(
 
 @app.command("bench")
 def bench(
-    suite: str = typer.Option("ingest", "--suite", help="ingest, correlate, index, search or all."),
+    suite: str = typer.Option("ingest", "--suite", help="ingest, correlate, stream, index, search or all."),
     events: Optional[int] = typer.Option(
         None, "--events", help="Events per measurement (default 20,000); search: events indexed (default 1,000,000)."),
     entries: int = typer.Option(1_000_000, "--entries", help="Watchlist size for the correlate suite."),
@@ -292,7 +292,7 @@ def bench(
     if unknown:
         _fail(ValueError(f"unknown suite {', '.join(sorted(unknown))}"))
     try:
-        if set(suites) & {"ingest", "index", "search"}:
+        if set(suites) & {"ingest", "stream", "index", "search"}:
             for component in components(settings, _progress):
                 component.up()
     except StackError as exc:

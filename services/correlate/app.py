@@ -29,7 +29,7 @@ from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS, LINKS
 from services.correlate import outputs
 from borderhub.domain.entities import event_entities
 from services.correlate.follower import TopicFollower
-from services.correlate.links import LinkGraph, ListedKeys, edges_of, network_alert
+from services.correlate.links import LinkGraph, ListedKeys, edges_of, link_set, network_alert
 from services.correlate import retro_hunt as hunting
 from services.correlate.rules import RULES, rule_alert
 from services.correlate.watchlist_feed import WatchlistFeed
@@ -239,14 +239,6 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         graph.add_edges(edges, outputs.event_time(kind, datum))
         return found
 
-    def link_record(kind: str, datum: dict, refs: list, edges: list) -> bytes:
-        return codec.encode("links", {
-            "event_id": datum["event_id"], "event_kind": outputs.EVENT_KINDS[kind],
-            "occurred_at": outputs.event_time(kind, datum), "port_locode": datum.get("port_locode"),
-            "entities": [r.to_dict() for r in refs],
-            "edges": [{"source": a, "target": b} for a, b in edges],
-        })
-
     @app.timer(1.0)
     async def report_readiness() -> None:
         READY.set(1 if feed.ready.is_set() and links_feed.ready.is_set() and app.consumer.assignment() else 0)
@@ -302,7 +294,7 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
                                                        value=codec.encode("alerts", alert)))
                 ALERTS_TOTAL.labels(alert["source_list"] or alert["alert_type"], alert["severity"]).inc()
             pending.append(await links_topic.send(key=datum["event_id"].encode(),
-                                                  value=link_record(kind, datum, refs, edges)))
+                                                  value=codec.encode("links", link_set(kind, datum, refs, edges))))
             EVENTS.labels(event.message.topic, "alerted" if matches else "clear").inc()
         for fut in pending:  # acked by Kafka before these records count as processed
             await fut

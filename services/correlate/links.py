@@ -54,6 +54,17 @@ def edges_of(kind: str, event: dict, refs: list[EntityRef] | None = None) -> lis
     return [(hub, k) for k in others] + [(hub, r.key) for r in refs if r.type == "port"]
 
 
+def link_set(kind: str, event: dict, refs: list[EntityRef] | None = None,
+             edges: list[tuple[str, str]] | None = None) -> dict:
+    """The LinkSet datum (schemas/link.avsc) an event adds to ``hub.links.v1``; ``refs`` and
+    ``edges`` when the caller already has them."""
+    refs = event_entities(kind, event) if refs is None else refs
+    edges = edges_of(kind, event, refs) if edges is None else edges
+    return {"event_id": event["event_id"], "event_kind": EVENT_KINDS[kind], "occurred_at": event_time(kind, event),
+            "port_locode": event.get("port_locode"), "entities": [r.to_dict() for r in refs],
+            "edges": [{"source": a, "target": b} for a, b in edges]}
+
+
 class LinkGraph:
     """An undirected graph bounded in memory: each node keeps its ``max_neighbours`` most
     recently linked neighbours, and beyond ``max_nodes`` the least recently touched nodes go.

@@ -28,7 +28,7 @@ from borderhub.avro import AvroCodec, from_json
 from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, SEIZURES, WATCHLIST
 from tests.conftest import ServiceProcess, _free_port
 from tests.integration.kafka_tail import KafkaTail, commit_group_at_log_end
-from tests.linksets import linkset_of
+from services.correlate.links import link_set
 
 GROUP = f"test-indexer-{uuid.uuid4().hex[:8]}"
 INDEXER_TOPICS = [CROSSINGS, SEIZURES, BIOMETRICS, ALERTS, WATCHLIST, LINKS]
@@ -359,7 +359,7 @@ def test_a_capture_whose_vector_elasticsearch_refuses_is_indexed_without_it(inde
 
 
 def linkset_bytes(codec, kind: str, datum: dict) -> tuple[str, dict, bytes]:
-    linkset = linkset_of(kind, datum)
+    linkset = link_set(kind, datum)
     return linkset["event_id"], linkset, codec.encode("links", linkset)
 
 

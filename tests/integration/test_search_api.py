@@ -31,7 +31,7 @@ from services.search_api import es_setup, indices
 from services.search_api.indexer import TOPIC_KINDS
 from tests.conftest import ServiceProcess, _free_port
 from tests.integration.kafka_tail import KafkaTail, commit_group_at_log_end
-from tests.linksets import linkset_of
+from services.correlate.links import link_set
 
 ROLES = ("producer", "officer", "investigator", "analyst", "operations", "admin")
 TOKEN = "".join(random.choice("bcdfghjklmnpqrstvwxz") for _ in range(9))
@@ -102,7 +102,7 @@ def linked(settings, es, seeded, catalog, tmp_path_factory):
                              tmp_path_factory.mktemp("logs") / "indexer.log")
     events = [("crossings", o) for o in seeded["crossings"] + [seeded["doctored"]]] + \
         [("seizures", o) for o in seeded["seizures"]] + [("biometrics", seeded["biometric"])]
-    linksets = [linkset_of(kind, datum(catalog, kind, obj)) for kind, obj in events]
+    linksets = [link_set(kind, datum(catalog, kind, obj)) for kind, obj in events]
     ids = [ls["event_id"] for ls in linksets]
     indexer.start(timeout=120)
     try:

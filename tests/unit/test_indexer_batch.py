@@ -19,7 +19,7 @@ from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, S
 from services.search_api.indexer import (
     Backoff, BatchFlusher, IndexBatch, Rejected, State, TransientError, Translator, Verdict, classify,
 )
-from tests.linksets import linkset_of
+from services.correlate.links import link_set
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -96,7 +96,7 @@ def test_a_record_of_another_type_on_a_topic_is_rejected(codec):
 def test_a_linkset_becomes_one_document_per_event_in_its_month(codec):
     from services.ingest.simulate import Simulator
     event = from_json(codec.catalog.get("crossings"), next(Simulator(seed=5, start=NOW).crossings()))[0]
-    datum = linkset_of("crossings", event)
+    datum = link_set("crossings", event)
     value = codec.encode("links", datum)
     assert len(datum["edges"]) >= 2  # the person joined to its document and port at least
     action = Translator(codec).action(LINKS, event["event_id"].encode(), value)
