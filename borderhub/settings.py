@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # Elasticsearch indices and the indexer
     es_shards: int = Field(1, description="Primary shards per index (more on a multi-node cluster).")
     es_replicas: int = Field(0, description="Replicas per shard (0 on one node).")
+    es_index_prefix: str = Field(
+        "bh", pattern=r"^[a-z][a-z0-9_-]*$",
+        description="First part of every index and alias name (bh-events, bh-alerts...); the search bench and "
+                    "a second hub on the same cluster use another.")
     indexer_group_id: str = Field("borderhub-indexer", description="Consumer group of the indexers.")
     indexer_batch_size: int = Field(2000, description="Most documents in one bulk request.")
     indexer_flush_interval: float = Field(0.5, description="Seconds before a partial bulk is sent.")

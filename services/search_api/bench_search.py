@@ -55,25 +55,24 @@ from typing import Any, Sequence
 
 import orjson
 
-from services.search_api.indices import ALERTS_ALIAS, AUDIT_ALIAS, EVENTS_ALIAS, alerts_index, events_template
+from services.search_api.indices import (ALERTS_ALIAS, AUDIT_ALIAS, EVENTS_ALIAS, INDEX_PREFIX, alerts_index,
+                                         events_template)
 from services.search_api.queries import (ALERT_SORT, SOURCE_EXCLUDES, AlertFilters, EventFilters, GeoRadius,
                                          alert_query, event_query, event_sort, facet_aggs, iso)
 
-PREFIX = "bhbench-search-"
+BENCH_INDEX_PREFIX = "bhbench-search"  # the bench API process runs with this BORDERHUB_ES_INDEX_PREFIX
+PREFIX = f"{BENCH_INDEX_PREFIX}-"
 
 
 def bench_name(production: str) -> str:
     """The bench's name for a production alias: ``bh-events`` -> ``bhbench-search-events``."""
-    return PREFIX + production.removeprefix("bh-")
+    return BENCH_INDEX_PREFIX + production.removeprefix(INDEX_PREFIX)
 
 
 EVENTS = bench_name(EVENTS_ALIAS)
 ALERTS = bench_name(ALERTS_ALIAS)
 AUDIT = bench_name(AUDIT_ALIAS)
 META = f"{PREFIX}meta"
-# Modules that bind the index names at import; none may be imported before ``serve`` rebinds them.
-_NAME_BINDERS = ("services.search_api.es_setup", "services.search_api.security", "services.search_api.app",
-                 "services.search_api.routes")
 
 DATA_VERSION = 1  # bump when the generated data changes shape: older bench data is then reloaded
 SPAN_DAYS = 60  # the events cover the last SPAN_DAYS days (three monthly indices)
@@ -673,13 +672,8 @@ def vocabulary(es, meta: dict, seed: int = 4) -> Vocabulary:
 # --- the API process ----------------------------------------------------------------------------
 
 def serve(port: int) -> None:
-    """Entry point of the bench's API process: the production app, on the bench's indices."""
-    from services.search_api import indices
-    early = [m for m in sys.modules if m.startswith(_NAME_BINDERS)]
-    if early:
-        raise RuntimeError(f"imported before the bench names were bound: {early}")
-    for constant in [name for name in vars(indices) if name.endswith("_ALIAS")]:
-        setattr(indices, constant, bench_name(getattr(indices, constant)))
+    """Entry point of the bench's API process: the production app, on the bench's indices
+    (its environment names them, see ``BenchApi``)."""
     import uvicorn
     # As `borderhub search-api` runs it.
     uvicorn.run("services.search_api.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning",
@@ -700,6 +694,7 @@ class BenchApi:
         self.port = _free_port()
         env = dict(os.environ, BORDERHUB_ES_URL=settings.es_url, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
                    BORDERHUB_API_KEYS_FILE=str(keys_file), BORDERHUB_API_PORT=str(self.port),
+                   BORDERHUB_ES_INDEX_PREFIX=BENCH_INDEX_PREFIX,
                    # The bench key must never be throttled: 20 clients send thousands per minute.
                    BORDERHUB_API_RATE_LIMIT_PER_MINUTE=str(10 ** 9))
         self.log_path = Path(self.tmp.name) / "search-api.log"

@@ -26,12 +26,15 @@ from borderhub.avro import to_json
 from borderhub.domain.entities import event_entities, event_time
 from borderhub.domain.events import vector_problem
 from borderhub.domain.ports import port_info
+from borderhub.settings import get_settings
 
-EVENTS_ALIAS = "bh-events"
-ALERTS_ALIAS = "bh-alerts"
-WATCHLIST_ALIAS = "bh-watchlist"
-LINKS_ALIAS = "bh-links"
-AUDIT_ALIAS = "bh-audit"
+# Names are fixed for the life of a process: BORDERHUB_ES_INDEX_PREFIX ("bh" by default).
+INDEX_PREFIX = get_settings().es_index_prefix
+EVENTS_ALIAS = f"{INDEX_PREFIX}-events"
+ALERTS_ALIAS = f"{INDEX_PREFIX}-alerts"
+WATCHLIST_ALIAS = f"{INDEX_PREFIX}-watchlist"
+LINKS_ALIAS = f"{INDEX_PREFIX}-links"
+AUDIT_ALIAS = f"{INDEX_PREFIX}-audit"
 KIND_NAMES = {"crossings": "crossing", "seizures": "seizure", "biometrics": "biometric"}
 
 # Folding and lowercasing for names in any Latin spelling; non-Latin scripts are indexed as
