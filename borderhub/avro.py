@@ -47,6 +47,7 @@ RECORDS = {
     "alerts": "org.borderhub.hub.Alert",
     "deadletters": "org.borderhub.hub.DeadLetter",
     "links": "org.borderhub.hub.LinkSet",
+    "ruleinputs": "org.borderhub.hub.RuleInputBatch",
 }
 
 

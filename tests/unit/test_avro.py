@@ -72,7 +72,8 @@ def walk_named(schema, seen=None):
     return seen
 
 
-@pytest.mark.parametrize("name", ["crossings", "seizures", "biometrics", "watchlist", "alerts", "deadletters", "links"])
+@pytest.mark.parametrize("name", ["crossings", "seizures", "biometrics", "watchlist", "alerts", "deadletters", "links",
+                                  "ruleinputs"])
 def test_every_field_documented_enums_defaulted(catalog, name):
     record = catalog.get(name)
     assert record.fullname.startswith("org.borderhub.")
