@@ -248,7 +248,7 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         """Paths of one or two hops from what the event mentions to a listed entity; then the
         event's own edges join the graph."""
         found = []
-        for path in graph.paths_to_listed([r.key for r in refs], listed.__contains__):
+        for path in graph.paths_to_listed([r.key for r in refs], listed):
             entry = next(filter(None, map(matcher.get, listed.entries(path[-1]))), None)
             if entry is not None:
                 found.append(network_alert(kind, datum, path, entry, now))
@@ -289,21 +289,21 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         for record in records:
             datum = await admit(kind, record, outbox)
             if datum is not None:
-                admitted.append((record, datum))
-                keys = state_keys(rules.values(), kind, datum)
+                refs = event_entities(kind, datum)  # once per event: rules, graph search, graph, link record
+                admitted.append((record, datum, refs))
+                keys = state_keys(rules.values(), kind, datum, refs)
                 if keys:
                     forward.add(kind, record.value, keys)
         if not admitted:
             return
         started = time.perf_counter()
-        all_matches = matcher.match_events(kind, [datum for _, datum in admitted])
+        all_matches = matcher.match_events(kind, [datum for _, datum, _ in admitted])
         per_event = (time.perf_counter() - started) / len(admitted)
         now = dt.datetime.now(dt.timezone.utc)
         headers = [(WORKER_HEADER, worker_id)]
-        for (record, datum), matches in zip(admitted, all_matches):
+        for (record, datum, refs), matches in zip(admitted, all_matches):
             MATCH_SECONDS.observe(per_event)
             alerts = [outputs.watchlist_alert(kind, datum, match, now) for match in matches]
-            refs = event_entities(kind, datum)  # once per event: graph search, graph and link record
             edges = edges_of(kind, datum, refs)
             alerts += network_alerts(kind, datum, refs, edges, now)
             for alert in alerts:

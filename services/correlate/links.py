@@ -15,7 +15,7 @@ event mentions them: otherwise every passenger of a ship would be two hops from 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Iterable
+from typing import Iterable, Protocol
 
 from borderhub.domain.entities import EntityRef, event_entities
 from borderhub.domain.identifiers import normalize_document_number, normalize_phone, normalize_plate
@@ -63,6 +63,14 @@ def link_set(kind: str, event: dict, refs: list[EntityRef] | None = None,
     return {"event_id": event["event_id"], "event_kind": EVENT_KINDS[kind], "occurred_at": event_time(kind, event),
             "port_locode": event.get("port_locode"), "entities": [r.to_dict() for r in refs],
             "edges": [{"source": a, "target": b} for a, b in edges]}
+
+
+class Listed(Protocol):
+    """What ``paths_to_listed`` asks of the listed keys (a set, or ``ListedKeys``)."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def isdisjoint(self, keys: Iterable[str]) -> bool: ...
 
 
 class LinkGraph:
@@ -130,10 +138,10 @@ class LinkGraph:
                 if not nbrs:
                     del self._adj[other]
 
-    def paths_to_listed(self, start_keys: Iterable[str], is_listed: Callable[[str], bool], max_hops: int = 2,
+    def paths_to_listed(self, start_keys: Iterable[str], listed: Listed, max_hops: int = 2,
                         max_paths: int = 10) -> list[list[str]]:
         """Shortest paths (breadth first, 1..max_hops edges) from any start key to a listed
-        node, one per listed node, nearest first, at most ``max_paths``.
+        node (``key in listed``), one per listed node, nearest first, at most ``max_paths``.
 
         Start keys themselves are not targets (a listed entity the event mentions is a direct
         watchlist match, not a network one). Paths never pass through ports nor leave a node of
@@ -141,6 +149,8 @@ class LinkGraph:
         Neighbours are visited in key order, so the result depends on the graph, not on the
         order its edges arrived in."""
         starts = [k for k in dict.fromkeys(start_keys) if not is_port(k)]
+        if not self._may_reach(starts, listed, max_hops):
+            return []
         parent: dict[str, str | None] = dict.fromkeys(starts)
         frontier, paths = starts, []
         for hop in range(1, max_hops + 1):
@@ -153,7 +163,7 @@ class LinkGraph:
                     if v in parent or is_port(v):
                         continue
                     parent[v] = u
-                    if is_listed(v):
+                    if v in listed:
                         paths.append(_path(parent, v))
                         if len(paths) >= max_paths:
                             return paths
@@ -161,6 +171,26 @@ class LinkGraph:
                         following.append(v)
             frontier = following
         return paths
+
+    def _may_reach(self, starts: list[str], listed: Listed, max_hops: int) -> bool:
+        """False when no listed node is within max_hops of the starts (most events): a walk
+        without ordering neighbours and with set operations in C. True may be a false alarm
+        (it walks more than ``paths_to_listed`` does), never a miss."""
+        frontier, seen = starts, set(starts)
+        for hop in range(1, max_hops + 1):
+            following = []
+            for u in frontier:
+                nbrs = self._adj.get(u)
+                if not nbrs or len(nbrs) > self.max_via_degree:
+                    continue
+                if not listed.isdisjoint(nbrs):
+                    return True
+                if hop < max_hops:
+                    fresh = nbrs.keys() - seen
+                    seen |= fresh
+                    following.extend(fresh)
+            frontier = following
+        return False
 
 
 def _path(parent: dict[str, str | None], end: str) -> list[str]:
@@ -227,8 +257,8 @@ def listed_keys_of_entry(entry: dict) -> set[str]:
 
 class ListedKeys:
     """Which graph keys the live watchlist lists, and by which entries: ``upsert`` on every
-    watchlist record, ``remove`` on every tombstone; ``key in listed`` is the ``is_listed``
-    of ``LinkGraph.paths_to_listed``."""
+    watchlist record, ``remove`` on every tombstone; it is the ``listed`` of
+    ``LinkGraph.paths_to_listed``."""
 
     def __init__(self) -> None:
         self._by_key: dict[str, set[str]] = {}
@@ -251,6 +281,9 @@ class ListedKeys:
 
     def __contains__(self, key: object) -> bool:
         return key in self._by_key
+
+    def isdisjoint(self, keys: Iterable[str]) -> bool:
+        return self._by_key.keys().isdisjoint(keys)
 
     def __len__(self) -> int:
         return len(self._by_key)

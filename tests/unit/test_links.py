@@ -59,7 +59,7 @@ def graph_with_seizure():
     return g
 
 
-LISTED = {"doc:MX:L1"}.__contains__
+LISTED = {"doc:MX:L1"}
 
 
 def test_a_shared_phone_puts_a_traveller_two_hops_from_a_listed_document():
@@ -187,3 +187,19 @@ def test_listed_keys_follow_the_live_watchlist():
     listed.remove("wl-1")
     listed.remove("wl-2")
     assert "doc:MX:L1" not in listed and len(listed) == 0
+
+
+def test_the_quick_reachability_probe_never_hides_a_path():
+    import random
+    rng = random.Random(7)
+    for trial in range(300):
+        g = LinkGraph(max_via_degree=rng.choice([2, 4, 100]))
+        nodes = [f"n:{i}" for i in range(25)] + ["port:USMIA", "doc:MX:L1"]
+        for _ in range(rng.randint(5, 60)):
+            a, b = rng.sample(nodes, 2)
+            g.add_edge(a, b, 1)
+        starts = rng.sample(nodes, rng.randint(1, 3))
+        hops = rng.choice([1, 2, 3])
+        found = g.paths_to_listed(starts, LISTED, max_hops=hops)
+        g._may_reach = lambda *args: True  # the full walk alone is the reference
+        assert found == g.paths_to_listed(starts, LISTED, max_hops=hops), trial

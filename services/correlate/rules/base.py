@@ -2,7 +2,8 @@
 datum a hit becomes.
 
 How the worker drives a rule: for an event of one of ``rule.kinds``, for each key of
-``rule.keys(kind, event)``, load that key's state from the rule's table, call
+``rule.keys(kind, event, entities)`` (entities: the event's ``event_entities``, when the caller
+has them already), load that key's state from the rule's table, call
 ``rule.observe(key, state, kind, event)``, store the returned state (None: delete the key) and
 publish ``rule_alert`` of every hit. State is a small JSON-serialisable dict that each rule
 prunes by event time inside ``observe``, so a table never grows without bound.
@@ -37,7 +38,7 @@ class Rule(Protocol):
     name: str
     kinds: frozenset[str]
 
-    def keys(self, kind: str, event: dict) -> list[str]: ...
+    def keys(self, kind: str, event: dict, entities: list | None = None) -> list[str]: ...
 
     def observe(self, key: str, state: dict | None, kind: str, event: dict) -> tuple[dict | None, list[RuleHit]]: ...
 

@@ -62,7 +62,7 @@ class CurrencyStructuring:
     def qualifies(self, usd: Decimal) -> bool:
         return self.threshold_usd * self.min_fraction < usd < self.threshold_usd
 
-    def keys(self, kind: str, event: dict) -> list[str]:
+    def keys(self, kind: str, event: dict, entities: list | None = None) -> list[str]:
         if not event.get("declared_currency") or not self.qualifies(self.declared_usd(event)[0]):
             return []
         doc = event.get("document")

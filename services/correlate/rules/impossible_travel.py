@@ -58,7 +58,7 @@ class ImpossibleTravel:
     max_passages: int = 20
     severity: str = "HIGH"
 
-    def keys(self, kind: str, event: dict) -> list[str]:
+    def keys(self, kind: str, event: dict, entities: list | None = None) -> list[str]:
         doc = event.get("document")
         return [document_key(doc)] if doc and doc.get("number") and doc.get("issuing_country") else []
 

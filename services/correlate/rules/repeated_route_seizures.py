@@ -54,7 +54,7 @@ class RepeatedRouteSeizures:
     max_tracked: int = 200
     severity: str = "MEDIUM"  # escalations (2x threshold and beyond) are HIGH
 
-    def keys(self, kind: str, event: dict) -> list[str]:
+    def keys(self, kind: str, event: dict, entities: list | None = None) -> list[str]:
         key = route_key(event)
         return [key] if key else []
 

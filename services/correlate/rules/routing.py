@@ -35,9 +35,11 @@ def state_partition(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
-def state_keys(rules: Iterable[Rule], kind: str, datum: dict) -> list[str]:
-    """Every state key an event touches, over the rules that watch its kind."""
-    return [state_key(rule.name, key) for rule in rules if kind in rule.kinds for key in rule.keys(kind, datum)]
+def state_keys(rules: Iterable[Rule], kind: str, datum: dict, entities: list | None = None) -> list[str]:
+    """Every state key an event touches, over the rules that watch its kind (``entities``: the
+    event's ``event_entities`` when the caller has them)."""
+    return [state_key(rule.name, key) for rule in rules if kind in rule.kinds
+            for key in rule.keys(kind, datum, entities)]
 
 
 class RuleInputBatcher:

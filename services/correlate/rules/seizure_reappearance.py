@@ -32,8 +32,9 @@ class SeizureReappearance:
     entity_types: frozenset[str] = frozenset({"document", "vehicle", "phone"})
     severity: str = "HIGH"
 
-    def keys(self, kind: str, event: dict) -> list[str]:
-        return [r.key for r in event_entities(kind, event) if r.type in self.entity_types]
+    def keys(self, kind: str, event: dict, entities: list | None = None) -> list[str]:
+        entities = event_entities(kind, event) if entities is None else entities
+        return [r.key for r in entities if r.type in self.entity_types]
 
     def observe(self, key: str, state: dict | None, kind: str, event: dict) -> tuple[dict | None, list[RuleHit]]:
         t = event_ms(kind, event)
