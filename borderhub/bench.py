@@ -285,7 +285,7 @@ def save(results: dict, output: Path) -> None:
 
 def run_stream_suite(settings: Settings, events: int, entries: int) -> dict:
     from services.correlate.bench_stream import bench_stream
-    return {"suite": "stream", **bench_stream(settings, n_events=events)}
+    return {"suite": "stream", **bench_stream(settings, n_events=events, n_entries=entries)}
 
 
 SUITES = {"ingest": run_ingest_suite, "correlate": run_correlate_suite, "stream": run_stream_suite,

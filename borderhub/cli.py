@@ -274,7 +274,8 @@ def bench(
     suite: str = typer.Option("ingest", "--suite", help="ingest, correlate, stream, index, search or all."),
     events: Optional[int] = typer.Option(
         None, "--events", help="Events per measurement (default 20,000); search: events indexed (default 1,000,000)."),
-    entries: int = typer.Option(1_000_000, "--entries", help="Watchlist size for the correlate suite."),
+    entries: int = typer.Option(1_000_000, "--entries", help="Watchlist size for the correlate and stream suites "
+                                "(stream: 0 = whatever watchlist.entries.v1 holds)."),
     reload: bool = typer.Option(False, "--reload", help="search: drop and reload the bench indices, even when "
                                                         "they already hold --events events."),
     clients: int = typer.Option(20, "--clients", help="search: concurrent clients."),

@@ -63,7 +63,12 @@ class Settings(BaseSettings):
 
     # Correlation workers
     correlate_offset_reset: str = Field("earliest", description="Where a new worker group starts: earliest or latest.")
-    correlate_app_id: str = Field("borderhub-correlate", description="Consumer group (and faust app id) of the workers.")
+    correlate_app_id: str = Field(
+        "borderhub-correlate", description="Consumer group of the workers on the event topics; their rules run as the "
+                                           "faust app (and group) <id>-rules.")
+    correlate_watchlist_topic: str = Field(
+        "watchlist.entries.v1", description="Compacted topic a worker loads its watchlist from (another for a "
+                                            "staging list or the stream bench's million entries).")
     correlate_flood_window: int = Field(1000, description="Records watched by the dead-letter flood guard.")
     correlate_flood_ratio: float = Field(0.5, description="Share of dead letters in the window that stops a worker.")
     correlate_flood_min: int = Field(200, description="Fewest dead letters in the window before the guard may trip.")

@@ -212,7 +212,13 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         listed.remove(entry_id)
         WATCHLIST_SIZE.set(len(matcher))
 
-    feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record)
+    def load(entries: list[dict]) -> None:  # the topic's history at start-up, in chunks
+        matcher.load(entries)
+        for entry in entries:
+            listed.upsert(entry)
+        WATCHLIST_SIZE.set(len(matcher))
+
+    feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record, load=load)
 
     def apply_links(record) -> None:
         if (WORKER_HEADER, worker_id) in (record.headers or ()):

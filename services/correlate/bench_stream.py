@@ -1,16 +1,18 @@
 """``borderhub bench --suite stream``: the correlation workers end to end, on the real stack.
 
-Simulated crossings are checked like the gateway checks them, then published to
-``poe.crossings.v1`` with the gateway's "validated" header (as ``borderhub simulate`` traffic
-would be, so the system's own indexer and workers see them too). Worker processes of a consumer
-group of their own (``bench-stream-*``, its offsets set to where the bench's records start, so
-it reads nothing older) then correlate them: decode, rules' re-keying, matching against the
-watchlist on the topic, alerts, link records, commits after the acks. The rate is records
-committed per second by the group, with 1 worker and with one per core; the baseline is a raw
-aiokafka consumer reading the same records in the same run.
-
-The watchlist is whatever the topic holds (the 1,000,000-entry matching cost is the
-``correlate`` suite's): this suite measures the streaming pipeline around the matcher.
+With ``--entries N`` (the default is a million) the workers load a synthetic N-entry watchlist
+from a bench-only compacted topic (``bench.watchlist-N.v1``, written once and reused; the
+``correlate`` suite's generator and seed), and the crossings are that suite's too: 2 % by listed
+people, 1 % on listed documents, 0.5 % in listed vehicles. With ``--entries 0`` they are
+simulated crossings (``borderhub simulate``'s) against whatever ``watchlist.entries.v1`` holds.
+Either way the crossings are published to ``poe.crossings.v1`` with the gateway's "validated"
+header (so the system's own indexer and workers see them too), and worker processes of a
+consumer group of their own (``bench-stream-*``, its offsets set to where the bench's records
+start, so it reads nothing older) correlate them: decode, matching, rule inputs, alerts, link
+records, commits after the acks. The rate is records committed per second by the group, with 1
+worker and with one per core, next to the workers' CPU time per event (steadier than a rate on
+a shared machine); the baseline is a raw aiokafka consumer reading the same records in the same
+run.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from borderhub.topics import CROSSINGS
 from services.correlate.app import VALIDATED_HEADER, rules_app_id
 
 console = Console(stderr=True)
-READY_TIMEOUT = 300.0
+READY_TIMEOUT = 1200.0  # two workers loading a million entries each, on two cores
 WARM_UP = 500  # records each group correlates before the measured run
 
 
@@ -48,6 +50,14 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _free_port() -> int:
@@ -70,6 +80,85 @@ def bench_records(settings: Settings, n: int, seed: int = 21) -> tuple[list[byte
             continue
         values.append(codec.encode("crossings", datum))
     return values, rejected
+
+
+def bench_watchlist_topic(n_entries: int) -> str:
+    return f"bench.watchlist-{n_entries}.v1"
+
+
+def synthetic_records(settings: Settings, n_entries: int, n_events: int, progress: Progress, task,
+                      seed: int = 11) -> list[bytes]:
+    """The correlate suite's watchlist of n_entries on its bench topic (published unless the
+    topic holds it already), and n_events of its crossings, Avro-encoded, with fresh event ids
+    and times of today (they pass through the system's own topics)."""
+    import random
+    import uuid
+
+    from services.correlate.matching.bench import _events
+    from services.correlate.matching.synthetic import watchlist
+    codec = AvroCodec(SchemaCatalog(settings.schemas_dir))
+    rng = random.Random(seed)
+    people: list = []
+    kept: dict[str, list[dict]] = {}
+    topic = bench_watchlist_topic(n_entries)
+    entries = watchlist(rng, n_entries, people=people, dob_share=0.95, diverse=True)
+    if _topic_records(settings, topic) == n_entries:
+        progress.update(task, description=f"generating the {n_entries:,}-entry watchlist (on {topic} already)")
+        for i, entry in enumerate(entries):
+            if i % 1000 == 0:
+                kept.setdefault(entry["kind"], []).append(entry)
+    else:
+        progress.update(task, description=f"publishing a {n_entries:,}-entry watchlist to {topic}")
+        asyncio.run(_publish_watchlist(settings, topic, entries, codec, kept))
+    now = int(time.time() * 1000)
+    values = []
+    for i, event in enumerate(_events(rng, n_events, people, kept)):
+        event["event_id"] = str(uuid.uuid4())
+        event["occurred_at"] = now - (n_events - i) * 10
+        values.append(codec.encode("crossings", event))
+    return values
+
+
+def _topic_records(settings: Settings, topic: str) -> int:
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as SyncPartition
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        partitions = [SyncPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return sum(consumer.end_offsets(partitions).values()) if partitions else -1
+    finally:
+        consumer.close()
+
+
+async def _publish_watchlist(settings: Settings, topic: str, entries, codec: AvroCodec,
+                             kept: dict[str, list[dict]]) -> None:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        if topic in admin.list_topics():  # an interrupted load: start again
+            admin.delete_topics([topic])
+            await asyncio.sleep(3)
+        admin.create_topics([NewTopic(topic, 3, settings.topic_replication,
+                                      topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=20, max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        pending = []
+        for i, entry in enumerate(entries):
+            if i % 1000 == 0:
+                kept.setdefault(entry["kind"], []).append(entry)
+            pending.append(await producer.send(topic, value=codec.encode("watchlist", entry),
+                                               key=entry["entry_id"].encode()))
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
 
 
 def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
@@ -140,7 +229,7 @@ async def raw_consume_rate(settings: Settings, start: dict[TopicPartition, int],
 class _Workers:
     """Correlation worker processes of one bench consumer group."""
 
-    def __init__(self, settings: Settings, group: str, count: int, state_dir: Path):
+    def __init__(self, settings: Settings, group: str, count: int, state_dir: Path, watchlist_topic: str):
         self.ports = [_free_port() for _ in range(count)]
         self.logs = []
         self.procs = []
@@ -148,6 +237,7 @@ class _Workers:
             env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
                        BORDERHUB_ES_URL=settings.es_url, BORDERHUB_CORRELATE_APP_ID=group,
                        BORDERHUB_CORRELATE_METRICS_PORT=str(port), BORDERHUB_CORRELATE_RETRO_HUNT_DAYS="0",
+                       BORDERHUB_CORRELATE_WATCHLIST_TOPIC=watchlist_topic,
                        BORDERHUB_STATE_DIR=str(state_dir / f"worker-{i}"))
             log = open(state_dir / f"worker-{i}.log", "wb")
             self.logs.append(log)
@@ -194,21 +284,22 @@ def _delete_group_topics(settings: Settings, group: str) -> None:
 
 
 def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], workers: int, progress: Progress,
-                task) -> tuple[dict, dict[TopicPartition, int]]:
+                task, watchlist_topic: str) -> tuple[dict, dict[TopicPartition, int]]:
     """Records/s of ``workers`` processes of a new group correlating ``values`` end to end, after
     ``warm_up``; and where the measured records started."""
     group = f"bench-stream-{workers}w-{int(time.time())}"
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
         start = _end_offsets(settings)
         _commit_group(settings, group, start)
-        pool = _Workers(settings, group, workers, Path(tmp))
+        pool = _Workers(settings, group, workers, Path(tmp), watchlist_topic)
         try:
             progress.update(task, description=f"{workers} worker(s): loading the watchlist")
-            deadline = time.monotonic() + READY_TIMEOUT
+            loading = time.monotonic()
             while not pool.ready():
-                if time.monotonic() > deadline:
+                if time.monotonic() - loading > READY_TIMEOUT:
                     raise RuntimeError("bench workers were not ready in time")
                 time.sleep(0.5)
+            ready_s = time.monotonic() - loading
             # Warm-up first (name tables load on first use, caches fill), then the measured run.
             target = sum(start.values())
             for phase, records in (("warming up", warm_up), ("correlating", values)):
@@ -224,24 +315,32 @@ def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], w
                         raise RuntimeError("bench workers did not finish in 30 minutes")
             elapsed = time.perf_counter() - started
             cpu = sum(cpu_seconds(p.pid) for p in pool.procs) - cpu_before
+            rss = max(rss_mb(p.pid) for p in pool.procs)
         finally:
             pool.stop()
             _delete_group_topics(settings, group)
     return {"workers": workers, "seconds": round(elapsed, 1), "events_per_s": round(len(values) / elapsed),
             "worker_cpu_us_per_event": round(cpu / len(values) * 1e6),
-            "events_per_worker_cpu_s": round(len(values) / max(cpu, 1e-9))}, measured
+            "events_per_worker_cpu_s": round(len(values) / max(cpu, 1e-9)),
+            "watchlist_load_s": round(ready_s), "worker_rss_mb": round(rss)}, measured
 
 
-def bench_stream(settings: Settings, n_events: int = 20_000) -> dict:
+def bench_stream(settings: Settings, n_events: int = 20_000, n_entries: int = 1_000_000) -> dict:
     cores = os.cpu_count() or 1
-    results: dict = {}
+    results: dict = {"entries": n_entries}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("simulating crossings", total=None)
-        values, rejected = bench_records(settings, n_events + WARM_UP)
+        if n_entries:
+            values, rejected = synthetic_records(settings, n_entries, n_events + WARM_UP, progress, task), 0
+            watchlist_topic = bench_watchlist_topic(n_entries)
+        else:
+            values, rejected = bench_records(settings, n_events + WARM_UP)
+            watchlist_topic = settings.correlate_watchlist_topic
         warm_up, values = values[:WARM_UP], values[WARM_UP:]
         results["events"], results["rejected_by_checks"] = len(values), rejected
         for workers in sorted({1, cores}):
-            results[f"workers_{workers}"], start = stream_rate(settings, warm_up, values, workers, progress, task)
+            results[f"workers_{workers}"], start = stream_rate(settings, warm_up, values, workers, progress, task,
+                                                               watchlist_topic)
         progress.update(task, description="raw consumer baseline")  # the records of the last run
         results["raw_consumer_msgs_per_s"] = round(asyncio.run(raw_consume_rate(settings, start, len(values))))
     base = results["raw_consumer_msgs_per_s"]

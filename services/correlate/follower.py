@@ -40,6 +40,7 @@ class TopicFollower:
             pending = {tp for tp in partitions if await consumer.position(tp) < end[tp]}
             while True:
                 if not pending and not self.ready.is_set():
+                    self.caught_up()
                     log.info("%s loaded: %d records applied", self.topic, self.applied)
                     self.ready.set()
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
@@ -51,6 +52,10 @@ class TopicFollower:
                 pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
         finally:
             await consumer.stop()
+
+    def caught_up(self) -> None:
+        """Called once, when the topic has been read to the end it had at start, before
+        ``ready`` is set: a subclass that buffered the history applies the rest of it here."""
 
     async def _seek(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
         if self.since is None:
