@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     correlate_flood_window: int = Field(1000, description="Records watched by the dead-letter flood guard.")
     correlate_flood_ratio: float = Field(0.5, description="Share of dead letters in the window that stops a worker.")
     correlate_flood_min: int = Field(200, description="Fewest dead letters in the window before the guard may trip.")
-    correlate_batch_size: int = Field(500, description="Most events of a partition matched as one batch.")
+    correlate_batch_size: int = Field(500, description="Most event records a worker takes (and matches) at once.")
     correlate_batch_wait: float = Field(
-        0.05, description="Seconds a worker waits to fill a batch: the most it adds to an alert's latency.")
+        0.05, description="Seconds a worker waits for records when none are buffered.")
     correlate_retro_hunt_days: int = Field(30, description="Days of past events screened against a newly listed entry.")
     correlate_retro_hunt_index_wait: float = Field(
         10.0, description="Seconds a retro-hunt waits for the indexer to commit past the event topics' ends "
