@@ -83,15 +83,37 @@ def time_range(fieldname: str, start: dt.datetime | None, end: dt.datetime | Non
     return {"range": {fieldname: bounds}} if bounds else None
 
 
+_WORD_RE = re.compile(r"\w+")
+
+
+def _fuzzy_edits(word: str) -> int:
+    """Edits ``fuzziness: AUTO`` allows a word of this length."""
+    return 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2
+
+
+def could_be_a_name(q: str) -> bool:
+    """Whether the name clauses can match ``q`` at all. Names hold no digits, and every word
+    must match (operator and): a word with more digits than its fuzzy edits (a document number,
+    a plate, a case reference) matches no name, while the fuzzy walk of the term dictionary
+    for it was most of the cost of such a search. "J0SE" (one digit, one edit) still can."""
+    return all(sum(c.isdigit() for c in word) <= _fuzzy_edits(word) for word in _WORD_RE.findall(q))
+
+
 def text_query(q: str) -> dict:
     """Full text over the event: fuzzy names, name prefixes, identifiers typed as seen, and the
     free-text fields. All clauses are plain match/term queries with ``q`` as their value."""
     upper = q.strip().upper()
     identifiers = sorted({upper, normalize_document_number(upper) or upper})
-    return {"bool": {"should": [
-        {"multi_match": {"query": q, "fields": ["names^3", "traveller.names_latin^2", "persons.names_latin^2"],
-                         "fuzziness": "AUTO", "prefix_length": 1, "operator": "and"}},
+    # ``names`` holds every name of the event, Latin transliterations included, so fuzzy names
+    # are looked up there once rather than again in each person's names_latin (same matches,
+    # a third of the fuzzy expansions).
+    names = [
+        {"multi_match": {"query": q, "fields": ["names^3"], "fuzziness": "AUTO", "prefix_length": 1,
+                         "operator": "and"}},
         {"match": {"names.prefix": {"query": q, "operator": "and", "boost": 1.5}}},
+    ] if could_be_a_name(q) else []
+    return {"bool": {"should": [
+        *names,
         {"terms": {"document_numbers": identifiers, "boost": 4}},
         {"terms": {"plates": sorted({upper, normalize_plate(upper) or upper}), "boost": 4}},
         {"term": {"phones": {"value": q.strip(), "boost": 4}}},

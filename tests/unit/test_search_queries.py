@@ -70,6 +70,27 @@ def test_full_text_uses_fuzzy_names_and_prefixes():
     assert body["bool"]["filter"] == []
 
 
+def test_fuzzy_names_are_looked_up_once_in_the_field_holding_every_name():
+    should = q.event_query(q.EventFilters(q="Ivanova"))["bool"]["must"][0]["bool"]["should"]
+    assert [c["multi_match"]["fields"] for c in should if "multi_match" in c and "fuzziness" in c["multi_match"]] == [
+        ["names^3"]]
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Gutierez", True), ("Jose Gutierrez", True), ("임", True), ("O'Brien", True),
+    ("J0SE", True),  # OCR: a zero for an O is one edit
+    ("X1234567", False), ("AB123456", False), ("KA-01-AB-1234", False), ("CASE-xyz-12", False),
+    ("+5215512345678", False), ("Garcia 1985", False)])
+def test_name_clauses_only_where_a_name_could_match(text, name):
+    assert q.could_be_a_name(text) is name
+    should = q.event_query(q.EventFilters(q=text))["bool"]["must"][0]["bool"]["should"]
+    has_names = any("names.prefix" in c.get("match", {}) for c in should)
+    assert has_names is name
+    # identifiers are always looked up
+    assert {"terms": {"document_numbers": sorted({text.upper(), q.normalize_document_number(text.upper()) or
+                                                  text.upper()}), "boost": 4}} in should
+
+
 def test_no_query_text_means_filters_only():
     body = q.event_query(q.EventFilters(kinds=("seizure",)))
     assert "must" not in body["bool"]
