@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
@@ -97,6 +98,46 @@ def _ensure_monthly(es: Elasticsearch, alias: str, template: dict) -> None:
         except BadRequestError as exc:  # another process created it meanwhile
             if "resource_already_exists_exception" not in str(exc):
                 raise
+
+
+MONTHLY_SUFFIX = re.compile(r"-(\d{4})\.(\d{2})$")
+# Late events (a replay, a port that was offline) still land in last month's index for a while.
+FINISHED_GRACE = dt.timedelta(days=1)
+
+
+def finished_months(names: list[str], alias: str, now: dt.datetime,
+                    grace: dt.timedelta = FINISHED_GRACE) -> list[str]:
+    """The monthly indices of ``alias`` among ``names`` whose month ended at least ``grace``
+    before ``now``: nothing much is written to them any more."""
+    finished = []
+    for name in names:
+        match = MONTHLY_SUFFIX.search(name)
+        if not match or name[:match.start()] != alias:
+            continue
+        year, month = int(match[1]), int(match[2])
+        end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+        if end + grace <= now:
+            finished.append(name)
+    return sorted(finished)
+
+
+def merge_finished_months(es: Elasticsearch, alias: str, now: dt.datetime | None = None) -> list[str]:
+    """Force-merges every finished month of ``alias`` that has more than one segment per shard
+    into one, and returns their names. A search visits every segment of every month, so fewer
+    segments is less CPU per search (fuzzy names most: the term dictionary is walked per
+    segment); one merge per month (again only if late events added segments). Blocking: the
+    merge takes minutes per million events, so callers run it in the background."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    names = list(es.indices.get(index=f"{alias}-*", allow_no_indices=True, expand_wildcards="open").body)
+    merged = []
+    for index in finished_months(names, alias, now):
+        shards = es.indices.segments(index=index)["indices"][index]["shards"]
+        if all(copy["num_search_segments"] <= 1 for copies in shards.values() for copy in copies):
+            continue
+        log.info("force-merging %s (a finished month) into one segment", index)
+        es.options(request_timeout=6 * 3600).indices.forcemerge(index=index, max_num_segments=1)
+        merged.append(index)
+    return merged
 
 
 def ensure_indices(es: Elasticsearch, settings: Settings) -> None:

@@ -615,8 +615,32 @@ def run(settings: Settings, group_id: str | None = None) -> None:
         signal.signal(sig, lambda *_: stop.set())
     _retry_until_ready(lambda: ensure_indices(make_client(settings), settings), stop)
     start_http_server(settings.indexer_metrics_port, addr=settings.indexer_metrics_host)
+    threading.Thread(target=merge_finished_months_forever, args=(settings, stop), name="indexer-merge",
+                     daemon=True).start()
     if not stop.is_set():
         asyncio.run(_serve(Indexer(settings, stop=stop, group_id=group_id or settings.indexer_group_id)))
+
+
+MERGE_CHECK_SECONDS = 3600.0
+
+
+def merge_finished_months_forever(settings: Settings, stop: threading.Event,
+                                  every: float = MERGE_CHECK_SECONDS) -> None:
+    """Index lifecycle, next to the writes: once a month is over, its events and links indices
+    are force-merged into one segment each (``es_setup.merge_finished_months``); checked at
+    start and hourly, so a month is merged once, and again only when late events reached it."""
+    from services.search_api.es_setup import make_client, merge_finished_months
+
+    es = make_client(settings, max_retries=0)
+    while not stop.is_set():
+        for alias in (EVENTS_ALIAS, LINKS_ALIAS):
+            try:
+                merged = merge_finished_months(es, alias)
+                if merged:
+                    log.info("merged finished months: %s", ", ".join(merged))
+            except Exception as exc:  # maintenance only: indexing goes on, the next check retries
+                log.warning("finished months of %s not merged: %s", alias, exc)
+        stop.wait(every)
 
 
 async def _serve(indexer: Indexer) -> None:

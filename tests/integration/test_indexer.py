@@ -591,3 +591,27 @@ def test_borderhub_indexer_cli_serves_metrics_and_stops_on_sigterm(settings, tmp
         assert cli.proc.wait(60) == 0
     finally:
         cli.stop()
+
+
+def test_finished_months_are_merged_into_one_segment_and_the_current_month_is_left_alone(es):
+    from services.search_api.es_setup import finished_months, merge_finished_months
+    alias = f"bhtest-merge-{uuid.uuid4().hex[:8]}"
+    now = dt.datetime.now(dt.timezone.utc)
+    last_month = (now.replace(day=1) - dt.timedelta(days=40)).strftime("%Y.%m")  # over more than a day ago
+    old, current = f"{alias}-{last_month}", f"{alias}-{now:%Y.%m}"
+    try:
+        for index in (old, current):
+            es.indices.create(index=index, settings={"number_of_shards": 1, "number_of_replicas": 0,
+                                                     "refresh_interval": -1})
+            for i in range(3):  # three refreshes: three segments
+                es.index(index=index, id=str(i), document={"n": i}, refresh=True)
+        assert finished_months([old, current, f"{alias}x-{last_month}"], alias, now) == [old]
+        assert merge_finished_months(es, alias, now) == [old]
+        segments = es.indices.segments(index=f"{old},{current}")["indices"]
+        count = {name: segments[name]["shards"]["0"][0]["num_search_segments"] for name in (old, current)}
+        assert count[old] == 1 and count[current] > 1
+        assert es.count(index=old)["count"] == 3
+        assert merge_finished_months(es, alias, now) == []  # merged once, not again
+    finally:
+        for index in (old, current):
+            es.indices.delete(index=index, ignore_unavailable=True)
