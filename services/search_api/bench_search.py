@@ -74,7 +74,7 @@ ALERTS = bench_name(ALERTS_ALIAS)
 AUDIT = bench_name(AUDIT_ALIAS)
 META = f"{PREFIX}meta"
 
-DATA_VERSION = 1  # bump when the generated data changes shape: older bench data is then reloaded
+DATA_VERSION = 2  # bump when the data or its indices change shape (2: index sort): older bench data is reloaded
 SPAN_DAYS = 60  # the events cover the last SPAN_DAYS days (three monthly indices)
 CHUNK_EVENTS = 10_000  # events per generator task
 BULK_DOCS = 2_000  # documents per _bulk request (the indexer's default batch)

@@ -68,9 +68,20 @@ _CONVEYANCE = {"properties": {
 _MONEY = {"properties": {"amount": {"type": "double"}, "currency": _KW}}
 
 
-def _settings(shards: int = 1, replicas: int = 0) -> dict:
-    return {"number_of_shards": shards, "number_of_replicas": replicas, "refresh_interval": "1s",
-            "analysis": ANALYSIS}
+def _settings(shards: int = 1, replicas: int = 0, sort: dict[str, str] | None = None) -> dict:
+    settings = {"number_of_shards": shards, "number_of_replicas": replicas, "refresh_interval": "1s",
+                "analysis": ANALYSIS}
+    if sort:
+        settings["sort"] = {"field": list(sort), "order": list(sort.values())}
+    return settings
+
+
+# Documents kept in the order of the lists' default sort (newest first, then the unique
+# tiebreaker, exactly as the search's sort keys): a newest-first page stops after the first
+# matches instead of ranking every one, and its documents lie next to each other on disk. Set
+# at creation: indices made before keep their order until they age out.
+EVENTS_ORDER = {"@timestamp": "desc", "event_id": "asc"}
+ALERTS_ORDER = {"created_at": "desc", "alert_id": "asc"}
 
 
 # Vectors are mapped per modality with the dimensions of the deployed extractors; a vector
@@ -87,7 +98,7 @@ def events_template(shards: int = 1, replicas: int = 0) -> dict:
         "index_patterns": [f"{EVENTS_ALIAS}-*"],
         "priority": 200,
         "template": {
-            "settings": _settings(shards, replicas),
+            "settings": _settings(shards, replicas, EVENTS_ORDER),
             "aliases": {EVENTS_ALIAS: {}},
             "mappings": {
                 # New schema fields are kept in _source but not indexed until mapped here.
@@ -156,7 +167,7 @@ def links_template(shards: int = 1, replicas: int = 0) -> dict:
 
 def alerts_index(shards: int = 1, replicas: int = 0) -> dict:
     return {
-        "settings": _settings(shards, replicas),
+        "settings": _settings(shards, replicas, ALERTS_ORDER),
         "mappings": {"dynamic": False, "properties": {
             "alert_id": _KW, "created_at": _DATE, "alert_type": _KW, "severity": _KW, "event_id": _KW,
             "event_kind": _KW, "occurred_at": _DATE, "port_locode": _KW, "subject": _NAME, "entry_id": _KW,

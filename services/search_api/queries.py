@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from borderhub.domain.identifiers import normalize_document_number, normalize_flight_number, normalize_plate
+from services.search_api.indices import ALERTS_ORDER, EVENTS_ORDER
 
 # --- events -------------------------------------------------------------------------------------
 
@@ -186,12 +187,15 @@ def event_query(f: EventFilters) -> dict:
 
 
 def event_sort(order: str) -> list[dict]:
-    """Sort keys with ``event_id`` as the unique tiebreaker search_after needs."""
+    """Sort keys with ``event_id`` as the unique tiebreaker search_after needs; time_desc is
+    the events indices' own order (``indices.EVENTS_ORDER``)."""
     if order not in SORTS:
         raise ValueError(f"unknown sort {order!r}")
     if order == "relevance":
         return [{"_score": "desc"}, {"event_id": "asc"}]
-    return [{"@timestamp": "asc" if order == "time_asc" else "desc"}, {"event_id": "asc"}]
+    if order == "time_desc":
+        return [{field: direction} for field, direction in EVENTS_ORDER.items()]
+    return [{"@timestamp": "asc"}, {"event_id": "asc"}]
 
 
 def facet_aggs(size: int = 20) -> dict:
@@ -325,7 +329,7 @@ def alert_query(f: AlertFilters) -> dict:
     return {"bool": {"filter": clauses}}
 
 
-ALERT_SORT = [{"created_at": "desc"}, {"alert_id": "asc"}]
+ALERT_SORT = [{field: direction} for field, direction in ALERTS_ORDER.items()]  # the index's own order
 
 
 def with_triage_defaults(alert: dict) -> dict:

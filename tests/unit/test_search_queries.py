@@ -140,6 +140,16 @@ def test_sorts_end_with_a_unique_tiebreaker():
         q.event_sort("_id")
 
 
+def test_newest_first_pages_sort_as_their_indices_are_sorted():
+    """Early termination needs the query's sort to be the index sort, tiebreaker included."""
+    from services.search_api.indices import alerts_index, events_template
+
+    def index_sort(settings):
+        return [{f: o} for f, o in zip(settings["sort"]["field"], settings["sort"]["order"])]
+    assert q.event_sort("time_desc") == index_sort(events_template()["template"]["settings"])
+    assert q.ALERT_SORT == index_sort(alerts_index()["settings"]) == [{"created_at": "desc"}, {"alert_id": "asc"}]
+
+
 def test_facets():
     aggs = q.facet_aggs()
     assert aggs["nationality"] == {"terms": {"field": "nationalities", "size": 20}}
