@@ -57,8 +57,9 @@ import orjson
 
 from services.search_api.indices import (ALERTS_ALIAS, AUDIT_ALIAS, EVENTS_ALIAS, INDEX_PREFIX, alerts_index,
                                          events_template)
-from services.search_api.queries import (ALERT_SORT, SOURCE_EXCLUDES, AlertFilters, EventFilters, GeoRadius,
-                                         alert_query, event_query, event_sort, facet_aggs, iso)
+from services.search_api.queries import (ALERT_SORT, AlertFilters, EventFilters, GeoRadius, alert_query,
+                                         event_query, event_sort, facet_aggs, iso)
+from services.search_api.routes import PAGE_FILTER_PATH, PIT_KEEP_ALIVE, TOTAL_HITS_UP_TO
 
 BENCH_INDEX_PREFIX = "bhbench-search"  # the bench API process runs with this BORDERHUB_ES_INDEX_PREFIX
 PREFIX = f"{BENCH_INDEX_PREFIX}-"
@@ -81,8 +82,6 @@ BULK_DOCS = 2_000  # documents per _bulk request (the indexer's default batch)
 BYTES_PER_EVENT = 4_500  # disk per event while loading, merges included (measured ~1.5 KB at rest)
 DISK_MARGIN = 5 * 1024 ** 3
 TARGETS_MS = {"search": 100.0, "alerts": 50.0}
-TOTAL_HITS_UP_TO = 10_000  # as routes.paged_search
-PIT_KEEP_ALIVE = "2m"
 
 
 # --- pure: percentiles and summaries ------------------------------------------------------------
@@ -780,6 +779,10 @@ async def _timed(session, method: str, url: str, **kwargs) -> tuple[float, int, 
     return ms, status, orjson.loads(raw) if status < 300 and raw else None
 
 
+def _hits(answer: dict | None) -> list[dict]:
+    return (answer or {}).get("hits", {}).get("hits", [])  # filter_path leaves out what is empty
+
+
 class ApiSearch(Target):
     name = "api"
 
@@ -797,13 +800,13 @@ class ApiSearch(Target):
 
 class RawSearch(Target):
     name = "raw"
-    params = {"ignore_unavailable": "true", "allow_no_indices": "true", "_source_excludes": ",".join(SOURCE_EXCLUDES)}
+    params = {"ignore_unavailable": "true", "allow_no_indices": "true", "filter_path": ",".join(PAGE_FILTER_PATH)}
 
     async def run(self, session, spec: SearchSpec) -> list[Sample]:
         body = search_body(spec)
         ms, status, answer = await _timed(session, "POST", f"{self.base_url}/{EVENTS}/_search", params=self.params,
                                           data=orjson.dumps(body))
-        hits = answer["hits"]["hits"] if answer else []
+        hits = _hits(answer)
         samples = [Sample(spec.label if not spec.page2 else "cursor_page1", ms, status == 200,
                           min(len(hits), spec.size))]
         if spec.page2 and len(hits) > spec.size:
@@ -815,10 +818,10 @@ class RawSearch(Target):
                 return samples + [Sample(spec.label, ms1, False)]
             page = {**search_body(spec, after=after), "pit": {"id": pit["id"], "keep_alive": PIT_KEEP_ALIVE}}
             ms2, status, answer = await _timed(session, "POST", f"{self.base_url}/_search",
-                                               params={"_source_excludes": self.params["_source_excludes"]},
+                                               params={"filter_path": self.params["filter_path"]},
                                                data=orjson.dumps(page))
             samples.append(Sample(spec.label, ms1 + ms2, status == 200,
-                                  min(len(answer["hits"]["hits"]), spec.size) if answer else 0))
+                                  min(len(_hits(answer)), spec.size)))
         return samples
 
 
@@ -832,12 +835,12 @@ class ApiAlerts(Target):
 
 class RawAlerts(Target):
     name = "raw"
-    params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+    params = RawSearch.params
 
     async def run(self, session, spec: AlertSpec) -> list[Sample]:
         ms, status, answer = await _timed(session, "POST", f"{self.base_url}/{ALERTS}/_search", params=self.params,
                                           data=orjson.dumps(alert_body(spec)))
-        return [Sample(spec.label, ms, status == 200, min(len(answer["hits"]["hits"]), spec.size) if answer else 0)]
+        return [Sample(spec.label, ms, status == 200, min(len(_hits(answer)), spec.size))]
 
 
 def _es_stats(es) -> dict:

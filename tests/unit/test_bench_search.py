@@ -16,6 +16,7 @@ from borderhub.avro import SchemaCatalog, from_json
 from borderhub.settings import get_settings
 from services.search_api import bench_search as b
 from services.search_api import queries as q
+from services.search_api.routes import TOTAL_HITS_UP_TO
 from services.search_api.routes.events import event_filters
 
 UTC = dt.timezone.utc
@@ -142,7 +143,7 @@ def test_search_body_is_what_paged_search_sends():
     spec = b.SearchSpec("x", q.EventFilters(q="Garcia", ports=("USMIA",)), facets=True, size=20)
     body = b.search_body(spec)
     assert body == {"query": q.event_query(spec.filters), "sort": q.event_sort("relevance"), "size": 21,
-                    "track_total_hits": 10_000, "aggs": q.facet_aggs()}
+                    "track_total_hits": TOTAL_HITS_UP_TO, "aggs": q.facet_aggs()}
     page2 = b.search_body(spec, after=[1.5, "id"])
     assert page2["search_after"] == [1.5, "id"] and page2["track_total_hits"] is False and "aggs" not in page2
     filtered = b.SearchSpec("y", q.EventFilters(ports=("USMIA",)))
@@ -155,7 +156,7 @@ def test_alert_params_and_body():
     assert b.alert_params(spec) == [("status", "new"), ("severity", "CRITICAL"), ("severity", "HIGH"),
                                     ("port", "USMIA"), ("size", "20")]
     assert b.alert_body(spec) == {"query": q.alert_query(spec.filters), "sort": q.ALERT_SORT, "size": 21,
-                                  "track_total_hits": 10_000}
+                                  "track_total_hits": TOTAL_HITS_UP_TO}
 
 
 # --- data ----------------------------------------------------------------------------------------
