@@ -1,8 +1,12 @@
 """Name normalisation across scripts, token handling and similarity (services/correlate/matching/names.py)."""
 
+import random
+
 import pytest
+from rapidfuzz.distance import OSA
 
 from services.correlate.matching.names import (
+    SIM_PHONETIC,
     TokenVocabulary,
     blocking_keys,
     compare_forms,
@@ -11,6 +15,7 @@ from services.correlate.matching.names import (
     name_similarity,
     org_forms,
     skeleton,
+    token_similarity,
 )
 
 SAME_PERSON = [
@@ -105,3 +110,39 @@ def test_organisation_forms_drop_legal_forms():
     assert org_forms("Acme Trading Limited") == org_forms("ACME TRADING LTD")
     score, _ = name_similarity(["Acme Trading LLC"], ["Acme Trading Limited"], organisation=True)
     assert score == 1.0
+
+
+def test_compiled_spelling_distance_is_rapidfuzz_osa():
+    """The compiled token similarity counts edits as rapidfuzz's OSA does: below the phonetic,
+    symbol and variant levels (and without a joined article), a similarity is exactly
+    1 - distance / length (within the edit budget) or 0, and never below it."""
+    rng = random.Random(7)
+    letters = "aeioubdgklmnrstyz"
+    checked = 0
+    for _ in range(20_000):
+        a = "".join(rng.choice(letters) for _ in range(rng.randint(2, 12)))
+        b = list(a)
+        for _ in range(rng.randint(0, 3)):  # a few edits and transpositions
+            i = rng.randrange(len(b))
+            op = rng.randrange(4)
+            if op == 0:
+                b[i] = rng.choice(letters)
+            elif op == 1 and len(b) > 2:
+                del b[i]
+            elif op == 2:
+                b.insert(i, rng.choice(letters))
+            elif i + 1 < len(b):
+                b[i], b[i + 1] = b[i + 1], b[i]
+        b = "".join(b)
+        if a[:2] in ("al", "el") or b[:2] in ("al", "el"):
+            continue  # a joined article is also tried off
+        longest = max(len(a), len(b))
+        budget = 1 if longest <= 5 else 2 if longest <= 9 else 3
+        distance = OSA.distance(a, b)
+        spelled = 1.0 - distance / longest if distance <= budget else 0.0
+        found = token_similarity(a, b)
+        assert found >= spelled, (a, b)
+        if found < SIM_PHONETIC and a != b:
+            assert found == spelled, (a, b)
+            checked += 1
+    assert checked > 5_000

@@ -33,6 +33,25 @@ from rigour.text.translit import ascii_text
 
 from borderhub.domain.mrz import name_tokens as icao_latin_tokens
 
+# Token similarity and form alignment are compiled (alignment.pyx), with their weights.
+from .alignment import (  # noqa: F401  (weights re-exported: the rules are described here)
+    CONFLICT_PENALTY,
+    FULL_COMPARISONS,
+    MERGE_MIN_SIM,
+    MIN_TOKEN_SIM,
+    MONONYM_FACTOR,
+    SHORT_SIDE_WEIGHT,
+    SIM_INITIAL,
+    SIM_NEAR_SKELETON,
+    SIM_PHONETIC,
+    SIM_SHORT_SKELETON,
+    SIM_SKELETON,
+    SIM_SYMBOL,
+    SIM_VARIANT,
+    SINGLE_TOKEN_CAP,
+    Aligner,
+)
+
 __all__ = [
     "LOOSE",
     "NameComparison",
@@ -132,15 +151,6 @@ _CJK_SCRIPTS = {"Han", "Hangul", "Hiragana", "Katakana"}
 # Two-character family names; any other Chinese or Korean name starts with a one-character one.
 _COMPOUND_SURNAMES = {"欧阳", "司马", "诸葛", "上官", "司徒", "夏侯", "皇甫", "东方", "남궁", "황보", "선우", "제갈", "독고"}
 
-# Token similarities for evidence other than spelling distance.
-SIM_VARIANT = 0.95  # same surname in another romanisation (table above)
-SIM_SYMBOL = 0.92  # rigour maps both spellings to one name (Wikidata-derived symbols)
-SIM_SKELETON = 0.90  # same consonant skeleton, one side from a loose script
-SIM_SHORT_SKELETON = 0.80  # one consonant in common, short tokens (علي "aly" / "ali")
-SIM_NEAR_SKELETON = 0.75  # skeletons one edit apart
-SIM_PHONETIC = 0.88  # same metaphone
-SIM_INITIAL = 0.75  # an initial against a name starting with it
-MIN_TOKEN_SIM = 0.5  # below this two tokens are not aligned at all
 
 
 # ---------------------------------------------------------------------------- normalisation
@@ -479,85 +489,76 @@ def _symbols(token: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@lru_cache(maxsize=200_000)
-def _token_info(token: str) -> tuple[str, str, str, frozenset[str]]:
-    """What token comparison needs of one token, looked up once: its surname-variant group,
-    metaphone, skeleton and rigour name symbols."""
-    return VARIANTS.get(token, token), phonetic(token), skeleton(token), _symbols(token)
+def _describe_token(token: str) -> tuple[str, str, str, frozenset[str], str | None]:
+    """What token comparison needs of one token (the aligner keeps it): its surname-variant
+    group, metaphone, skeleton, rigour name symbols, and the token without a joined article."""
+    return VARIANTS.get(token, token), phonetic(token), skeleton(token), _symbols(token), without_article(token)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
+def _sorted_tokens(form: str) -> tuple[str, ...]:
+    return tuple(sorted(_content_tokens(form)[1]))
+
+
+def _describe_form(form: str) -> tuple[bool, list[str], tuple[str, ...], frozenset[str]]:
+    """What form alignment needs of one form (the aligner keeps it): loose or not, content
+    tokens, the same sorted, and their consonant skeletons."""
+    loose, tokens = _content_tokens(form)
+    return loose, tokens, _sorted_tokens(form), frozenset(skeleton(t) for t in tokens)
+
+
+_ALIGNER = Aligner(_describe_token, _describe_form)
+
+
 def token_similarity(a: str, b: str, loose: bool = False) -> float:
     """Similarity in [0, 1] of two ASCII tokens; loose also compares consonant skeletons.
-    A joined Arabic article ("alotaibi") is tried off as well."""
-    best = _token_similarity(a, b, loose)
-    if best < 1.0 and (a[:2] in ("al", "el") or b[:2] in ("al", "el")):
-        bare_a, bare_b = without_article(a), without_article(b)
-        if bare_a:
-            best = max(best, _token_similarity(bare_a, b, loose))
-        if bare_b:
-            best = max(best, _token_similarity(a, bare_b, loose))
-    return best
+    A joined Arabic article ("alotaibi") is tried off as well.
 
-
-def _token_similarity(a: str, b: str, loose: bool) -> float:
-    if a == b:
-        return 1.0
-    la, lb = len(a), len(b)
-    if la == 1 or lb == 1:
-        return SIM_INITIAL if a[0] == b[0] else 0.0
-    variant_a, phonetic_a, skeleton_a, symbols_a = _token_info(a)
-    variant_b, phonetic_b, skeleton_b, symbols_b = _token_info(b)
-    if variant_a == variant_b:
-        return SIM_VARIANT
-    longest = la if la > lb else lb
-    budget = 1 if longest <= 5 else 2 if longest <= 9 else 3
-    best = 0.0
-    distance = OSA.distance(a, b, score_cutoff=budget)
-    if distance <= budget:
-        best = 1.0 - distance / longest
-    if best < SIM_SYMBOL and symbols_a and not symbols_a.isdisjoint(symbols_b):
-        best = SIM_SYMBOL
-    if best < SIM_PHONETIC and la >= 3 and lb >= 3 and phonetic_a == phonetic_b:
-        best = SIM_PHONETIC
-    if loose and best < SIM_SKELETON:
-        if skeleton_a == skeleton_b and (len(skeleton_a) >= 2 or (skeleton_a and longest <= 6)):
-            best = SIM_SKELETON if len(skeleton_a) >= 2 else SIM_SHORT_SKELETON
-        elif (min(len(skeleton_a), len(skeleton_b)) >= 3
-              and OSA.distance(skeleton_a, skeleton_b, score_cutoff=1) <= 1):
-            best = max(best, SIM_NEAR_SKELETON)
-    return best
+    Equal tokens 1.0; an initial against a name starting with it SIM_INITIAL; the same surname
+    group (VARIANTS) SIM_VARIANT; else the best of the spelling distance (1 - OSA distance /
+    length, within 1, 2 or 3 edits for up to 5, 9 or more letters), shared rigour symbols
+    (SIM_SYMBOL), the same metaphone (SIM_PHONETIC), and for loose forms the same consonant
+    skeleton (SIM_SKELETON, SIM_SHORT_SKELETON) or skeletons one edit apart (SIM_NEAR_SKELETON)."""
+    return _ALIGNER.similarity(a, b, loose)
 
 
 class NameComparison:
-    """The score of two aligned forms; what was aligned is spelled out only when asked for (an
+    """The score of two aligned forms; what was aligned is worked out only when asked for (an
     explanation is needed for the few comparisons that make an alert, not for the many that
     do not)."""
 
-    __slots__ = ("score", "query", "entry", "_query_tokens", "_entry_tokens", "_chosen")
+    __slots__ = ("score", "query", "entry", "_alignment")
 
-    def __init__(self, score: float, query: str, entry: str, query_tokens: tuple[str, ...] = (),
-                 entry_tokens: tuple[str, ...] = (),
-                 chosen: tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...] = ()):
+    def __init__(self, score: float, query: str, entry: str):
         self.score = score
         self.query, self.entry = query, entry
-        self._query_tokens, self._entry_tokens, self._chosen = query_tokens, entry_tokens, chosen
+        self._alignment: tuple | None = None
+
+    def _aligned(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
+        if self._alignment is None:
+            if not self.query or not self.entry:
+                self._alignment = ((), (), ())
+            else:
+                self._alignment = _ALIGNER.alignment(self.query, self.entry)[1:]
+        return self._alignment
 
     @property
     def pairs(self) -> tuple[tuple[str, str, float], ...]:
         """Aligned query and entry text, and their similarity."""
-        qt, et = self._query_tokens, self._entry_tokens
-        return tuple((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s) for qi, ej, s in self._chosen)
+        qt, et, chosen = self._aligned()
+        return tuple((" ".join(qt[i] for i in qi), " ".join(et[j] for j in ej), s) for qi, ej, s in chosen)
 
     @property
     def extra_query(self) -> tuple[str, ...]:
-        used = {i for qi, _, _ in self._chosen for i in qi}
-        return tuple(t for i, t in enumerate(self._query_tokens) if i not in used)
+        qt, _, chosen = self._aligned()
+        used = {i for qi, _, _ in chosen for i in qi}
+        return tuple(t for i, t in enumerate(qt) if i not in used)
 
     @property
     def extra_entry(self) -> tuple[str, ...]:
-        used = {j for _, ej, _ in self._chosen for j in ej}
-        return tuple(t for j, t in enumerate(self._entry_tokens) if j not in used)
+        _, et, chosen = self._aligned()
+        used = {j for _, ej, _ in chosen for j in ej}
+        return tuple(t for j, t in enumerate(et) if j not in used)
 
     def detail(self) -> str:
         aligned = ", ".join(f"{q}={e}" if s == 1.0 else f"{q}~{e} {s:.2f}" for q, e, s in self.pairs)
@@ -569,122 +570,24 @@ class NameComparison:
 
 
 NO_MATCH = NameComparison(0.0, "", "")
-# Coverage of the shorter name counts most: a missing middle name or second surname on one side
-# costs little, a token of the shorter name left unmatched costs a lot.
-SHORT_SIDE_WEIGHT = 0.8
-# Tokens left over on both sides disagree (Ivan Sergeevich Petrov / Ivan Sergeevich Kozlov):
-# unlike a name missing on one side, each such pair is evidence of another person.
-CONFLICT_PENALTY = 0.12
-SINGLE_TOKEN_CAP = 0.6  # two multi-token names that agree on one token only
-MONONYM_FACTOR = 0.9  # single-token names against each other: weaker evidence
-MERGE_MIN_SIM = 0.8
 
 
-def _similar(a: str, b: str, loose: bool) -> float:
-    return token_similarity(a, b, loose) if a <= b else token_similarity(b, a, loose)
-
-
-@lru_cache(maxsize=100_000)
-def _sorted_tokens(form: str) -> tuple[str, ...]:
-    return tuple(sorted(_content_tokens(form)[1]))
-
-
-@lru_cache(maxsize=50_000)
 def compare_forms(query: str, entry: str) -> NameComparison:
     """Align the tokens of two forms (order-free, joined syllables allowed) and score them.
 
     Equal tokens pair first; the rest pair greedily by similarity; tokens still unpaired on
-    both sides may pair as two neighbours joined ("jin ping" / "jinping")."""
-    q_loose, qt = _content_tokens(query)
-    e_loose, et = _content_tokens(entry)
-    if not qt or not et:
-        return NO_MATCH
-    if _sorted_tokens(query) == _sorted_tokens(entry):  # same tokens, any order
-        return NameComparison(1.0, query, entry, tuple(qt), tuple(qt), tuple(((i,), (i,), 1.0) for i in range(len(qt))))
-    loose = q_loose or e_loose
-    used_q: set[int] = set()
-    used_e: set[int] = set()
-    chosen: list[tuple[tuple[int, ...], tuple[int, ...], float]] = []
-    for i, a in enumerate(qt):
-        for j, b in enumerate(et):
-            if a == b and j not in used_e:
-                used_q.add(i)
-                used_e.add(j)
-                chosen.append(((i,), (j,), 1.0))
-                break
-    rest_q = [i for i in range(len(qt)) if i not in used_q]
-    rest_e = [j for j in range(len(et)) if j not in used_e]
-    if rest_q and rest_e:
-        candidates = []
-        for i in rest_q:
-            for j in rest_e:
-                s = _similar(qt[i], et[j], loose)
-                if s >= MIN_TOKEN_SIM:
-                    candidates.append((s, (i,), (j,)))
-        candidates += _merge_candidates(qt, et, rest_q, rest_e, loose)
-        candidates.sort(reverse=True)
-        for s, qi, ej in candidates:
-            if used_q.intersection(qi) or used_e.intersection(ej):
-                continue
-            used_q.update(qi)
-            used_e.update(ej)
-            chosen.append((qi, ej, s))
-    q_cover = sum(s * len(qi) for qi, _, s in chosen)
-    e_cover = sum(s * len(ej) for _, ej, s in chosen)
-    nq, ne = len(qt), len(et)
-    cov_q, cov_e = q_cover / nq, e_cover / ne
-    if nq == 1 and ne == 1:
-        score = cov_q * MONONYM_FACTOR
-    else:
-        score = SHORT_SIDE_WEIGHT * max(cov_q, cov_e) + (1 - SHORT_SIDE_WEIGHT) * min(cov_q, cov_e)
-        score -= CONFLICT_PENALTY * min(nq - len(used_q), ne - len(used_e))
-        if len(used_q) < 2 and len(used_e) < 2:
-            score = min(score, SINGLE_TOKEN_CAP)
-    return NameComparison(round(max(0.0, score), 4), query, entry, tuple(qt), tuple(et), tuple(chosen))
-
-
-def _merge_candidates(qt: list[str], et: list[str], rest_q: list[int], rest_e: list[int],
-                      loose: bool) -> list[tuple[float, tuple[int, ...], tuple[int, ...]]]:
-    """Two unpaired neighbours on one side, one of them syllable-short, against one unpaired
-    token on the other."""
-    out = []
-    for side, free, other, other_free, is_query in ((qt, rest_q, et, rest_e, True), (et, rest_e, qt, rest_q, False)):
-        for i in free:
-            if i + 1 not in free or (len(side[i]) > 4 and len(side[i + 1]) > 4):
-                continue
-            joined = side[i] + side[i + 1]
-            for j in other_free:
-                if abs(len(joined) - len(other[j])) > 2:
-                    continue
-                s = _similar(joined, other[j], loose)
-                if s >= MERGE_MIN_SIM:
-                    out.append((s, (i, i + 1), (j,)) if is_query else (s, (j,), (i, i + 1)))
-    return out
-
-
-@lru_cache(maxsize=50_000)
-def _skeleton_set(form: str) -> frozenset[str]:
-    return frozenset(skeleton(t) for t in _content_tokens(form)[1])
-
-
-FULL_COMPARISONS = 2  # form pairs aligned in full per comparison of two sets of forms
+    both sides may pair as two neighbours joined ("jin ping" / "jinping"). The score weighs the
+    coverage of both names (the shorter one's by SHORT_SIDE_WEIGHT), less CONFLICT_PENALTY per
+    pair of tokens left over on both sides, at most SINGLE_TOKEN_CAP when one token agrees,
+    times MONONYM_FACTOR for two single-token names."""
+    return NameComparison(_ALIGNER.compare(query, entry), query, entry)
 
 
 def best_comparison(query_forms: Iterable[str], entry_forms: Iterable[str]) -> NameComparison:
-    """Best alignment over all query and entry forms; when there are many pairs, only those
-    sharing the most consonant skeletons are aligned in full."""
-    pairs = [(q, e) for q in dict.fromkeys(query_forms) for e in dict.fromkeys(entry_forms)]
-    if len(pairs) > FULL_COMPARISONS:
-        pairs.sort(key=lambda p: len(_skeleton_set(p[0]) & _skeleton_set(p[1])), reverse=True)
-        pairs = pairs[:FULL_COMPARISONS]
-    best = NO_MATCH
-    for q, e in pairs:
-        result = compare_forms(q, e)
-        if result.score > best.score:
-            best = result
-            if best.score >= 1.0:
-                break
-    return best
+    """Best alignment over all query and entry forms; when there are many pairs, only the
+    FULL_COMPARISONS sharing the most consonant skeletons are aligned in full."""
+    score, query, entry = _ALIGNER.best(query_forms, entry_forms)
+    return NO_MATCH if query is None else NameComparison(score, query, entry)
 
 
 def name_similarity(query_names: Iterable[str], entry_names: Iterable[str], *,
