@@ -3,10 +3,11 @@
 ``names``, which uses this module): name comparison is most of the time spent per candidate,
 and in Python its loops and per-pair cache lookups cost ten times the arithmetic.
 
-What a token *is* (surname-variant group, metaphone, consonant skeleton, rigour name symbols,
-the token without a joined article) and what a form *is* (loose or not, content tokens) is
+What a token *is* (surname-variant group, metaphone, consonant skeleton, the token without a
+joined article, rigour name symbols) and what a form *is* (loose or not, content tokens) is
 worked out once in Python by the describers ``names`` hands to ``Aligner``; only the
-comparison itself lives here.
+comparison itself lives here. Symbols cost the most to look up (~10 us a token) and are
+looked up only when a comparison gets to them.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -52,7 +53,7 @@ FULL_COMPARISONS = _FULL_COMPARISONS
 
 cdef class _Token:
     cdef str text, variant, phonetic, skeleton
-    cdef frozenset symbols
+    cdef frozenset symbols  # None until needed
     cdef Py_ssize_t length
     cdef bint article  # starts like a joined Arabic article: the bare token is tried too
     cdef _Token bare  # the token without that article, or None
@@ -63,7 +64,7 @@ cdef class _Form:
     cdef list tokens  # of _Token: the content tokens, in order
     cdef tuple texts  # the same as text
     cdef tuple sorted_texts
-    cdef frozenset skeletons
+    cdef frozenset skeletons  # None until needed
 
 
 cdef struct Pair:
@@ -135,15 +136,16 @@ cdef tuple _span(object first, int second):
 
 
 cdef class Aligner:
-    """Compares tokens and forms. describe_token(token) -> (variant, metaphone, skeleton,
-    symbols, token without a joined article or None); describe_form(form) -> (loose, content
-    tokens, sorted content tokens, skeleton set). Both results are kept (bounded caches)."""
+    """Compares tokens and forms. describe_token(token) -> (variant, metaphone, skeleton, token
+    without a joined article or None); symbols(token) -> frozenset of rigour name symbols;
+    describe_form(form) -> (loose, content tokens). What they return is kept (bounded caches)."""
 
-    cdef object _describe_token, _describe_form
+    cdef object _describe_token, _describe_symbols, _describe_form
     cdef dict _tokens, _forms
 
-    def __init__(self, describe_token, describe_form):
+    def __init__(self, describe_token, symbols, describe_form):
         self._describe_token = describe_token
+        self._describe_symbols = symbols
         self._describe_form = describe_form
         self._tokens = {}
         self._forms = {}
@@ -152,10 +154,9 @@ cdef class Aligner:
         cdef _Token token = self._tokens.get(text)
         if token is not None:
             return token
-        variant, phonetic, skeleton, symbols, bare = self._describe_token(text)
+        variant, phonetic, skeleton, bare = self._describe_token(text)
         token = _Token()
         token.text, token.variant, token.phonetic, token.skeleton = text, variant, phonetic, skeleton
-        token.symbols = symbols
         token.length = len(text)
         token.article = text[:2] in ("al", "el")
         token.bare = self._token(bare) if bare else None
@@ -168,17 +169,26 @@ cdef class Aligner:
         cdef _Form form = self._forms.get(text)
         if form is not None:
             return form
-        loose, tokens, sorted_texts, skeletons = self._describe_form(text)
+        loose, tokens = self._describe_form(text)
         form = _Form()
         form.loose = loose
         form.texts = tuple(tokens)
         form.tokens = [self._token(t) for t in tokens]
-        form.sorted_texts = sorted_texts
-        form.skeletons = skeletons
+        form.sorted_texts = tuple(sorted(tokens))
         if len(self._forms) >= _FORM_CACHE:
             self._forms.clear()
         self._forms[text] = form
         return form
+
+    cdef frozenset _symbols(self, _Token token):
+        if token.symbols is None:
+            token.symbols = self._describe_symbols(token.text)
+        return token.symbols
+
+    cdef frozenset _skeletons(self, _Form form):
+        if form.skeletons is None:
+            form.skeletons = frozenset([(<_Token> t).skeleton for t in form.tokens])
+        return form.skeletons
 
     def similarity(self, str a, str b, bint loose=False):
         """Similarity in [0, 1] of two ASCII tokens; loose also compares consonant skeletons.
@@ -213,7 +223,7 @@ cdef class Aligner:
             distance = _osa(a.text, b.text)
             if distance <= budget:
                 best = 1.0 - <double> distance / <double> longest
-        if best < _SIM_SYMBOL and a.symbols and not a.symbols.isdisjoint(b.symbols):
+        if best < _SIM_SYMBOL and self._symbols(a) and not a.symbols.isdisjoint(self._symbols(b)):
             best = _SIM_SYMBOL
         if best < _SIM_PHONETIC and la >= 3 and lb >= 3 and a.phonetic == b.phonetic:
             best = _SIM_PHONETIC
@@ -254,8 +264,8 @@ cdef class Aligner:
         cdef _Form q, e
         if n > _FULL_COMPARISONS:
             # The pairs sharing the most skeletons, the earlier first among equals (a stable sort).
-            overlap = [len((<_Form> forms_q[k // len(entries)]).skeletons
-                           & (<_Form> forms_e[k % len(entries)]).skeletons) for k in range(n)]
+            overlap = [len(self._skeletons(forms_q[k // len(entries)]) & self._skeletons(forms_e[k % len(entries)]))
+                       for k in range(n)]
             most = -1
             for k in range(n):
                 shared = overlap[k]

@@ -477,22 +477,26 @@ def blocking_keys(forms: Iterable[str], vocabulary: TokenVocabulary | None = Non
 
 # ---------------------------------------------------------------------------- similarity
 
-@lru_cache(maxsize=100_000)
 def _symbols(token: str) -> frozenset[str]:
     """rigour's name symbols (Wikidata name items) of one token: shared symbols mean the two
-    spellings are one name (Yury / Iurii, Mikhail / Michael, Hussein / Husayn)."""
+    spellings are one name (Yury / Iurii, Mikhail / Michael, Hussein / Husayn). The aligner
+    keeps them."""
     found: set[str] = set()
     for name in analyze_names(NameTypeTag.PER, [token]):
         for span in name.spans:
             if span.symbol.category.value in ("NAME", "NICK"):
                 found.add(span.symbol.id)
-    return frozenset(found)
+    return frozenset(found) if found else _NO_SYMBOLS
 
 
-def _describe_token(token: str) -> tuple[str, str, str, frozenset[str], str | None]:
-    """What token comparison needs of one token (the aligner keeps it): its surname-variant
-    group, metaphone, skeleton, rigour name symbols, and the token without a joined article."""
-    return VARIANTS.get(token, token), phonetic(token), skeleton(token), _symbols(token), without_article(token)
+_NO_SYMBOLS: frozenset[str] = frozenset()  # one object for the many tokens without symbols
+
+
+def _describe_token(token: str) -> tuple[str, str, str, str | None]:
+    """What token comparison needs of one token (the aligner keeps it, and asks for its rigour
+    name symbols apart): its surname-variant group, metaphone, skeleton, and the token without a
+    joined article."""
+    return VARIANTS.get(token, token), phonetic(token), skeleton(token), without_article(token)
 
 
 @lru_cache(maxsize=100_000)
@@ -500,14 +504,7 @@ def _sorted_tokens(form: str) -> tuple[str, ...]:
     return tuple(sorted(_content_tokens(form)[1]))
 
 
-def _describe_form(form: str) -> tuple[bool, list[str], tuple[str, ...], frozenset[str]]:
-    """What form alignment needs of one form (the aligner keeps it): loose or not, content
-    tokens, the same sorted, and their consonant skeletons."""
-    loose, tokens = _content_tokens(form)
-    return loose, tokens, _sorted_tokens(form), frozenset(skeleton(t) for t in tokens)
-
-
-_ALIGNER = Aligner(_describe_token, _describe_form)
+_ALIGNER = Aligner(_describe_token, _symbols, _content_tokens)
 
 
 def token_similarity(a: str, b: str, loose: bool = False) -> float:
