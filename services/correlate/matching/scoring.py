@@ -56,6 +56,7 @@ W_DOB_NEAR = -0.25  # born 2 or 3 years apart
 W_DOB_FAR = -0.40  # born more than 3 years apart: another person
 W_NAT_AGREE, W_NAT_CONFLICT = 0.04, -0.08
 W_SEX_AGREE, W_SEX_CONFLICT = 0.02, -0.15
+BEST_PERSON_EVIDENCE = W_DOB_EXACT + W_NAT_AGREE + W_SEX_AGREE  # the most birth date, nationality and sex add
 W_DOC_EXACT, W_DOC_OCR = 0.70, 0.55
 W_COUNTRY_SAME, W_COUNTRY_UNKNOWN, W_COUNTRY_CONFLICT = 0.25, 0.10, -0.30
 W_DOC_STATUS = 0.05  # a document listed as lost, stolen, revoked or invalidated
@@ -464,32 +465,45 @@ def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, 
                 floor: float = 0.0) -> tuple[float, list[Feature]]:
     """Score and explanation of one entry for one subject. biometric: (score contribution,
     detail) from the gallery, when the subject's template matched one of the entry's. With a
-    floor, a person entry found by name alone that cannot reach the floor is not explained:
-    (an upper bound of its score, []) comes back at once, before any name comparison when its
-    birth date, nationality and sex already rule it out."""
+    floor, a person entry that nothing but the name and its evidence (birth date, nationality,
+    sex) can lift, and that cannot reach the floor, is not explained: (an upper bound of its
+    score, []) comes back at once, before its evidence is worked out when the name alone rules
+    it out."""
+    identified = _identifier_features(entry, subject)
+    if biometric is not None:
+        identified.append(_feature("biometric", biometric[0], biometric[1]))
     features: list[Feature] = []
+    if entry.kind == "PERSON" and subject.is_person:
+        name_only = floor and not identified
+        comparison = best_comparison(subject.forms, entry.forms)
+        if name_only:
+            bound = W_NAME * comparison.score + BEST_PERSON_EVIDENCE
+            if comparison.score < MIN_NAME_SIM or bound < floor:
+                return round(max(0.0, min(1.0, bound)), 4), []
+        evidence = _person_evidence(entry, subject)
+        if name_only:
+            bound = W_NAME * comparison.score + sum(f["weight"] for f in evidence)
+            if bound < floor:
+                return round(max(0.0, min(1.0, bound)), 4), []
+        features += _person_features(entry, comparison, evidence)
+    elif entry.kind == "ORGANISATION" and subject.organisation and subject.forms:
+        features += _organisation_features(entry, subject)
+    features += identified
+    total = sum(f["weight"] for f in features)
+    return round(min(1.0, max(0.0, total)), 4), features
+
+
+def _identifier_features(entry: PreparedEntry, subject: Subject) -> list[Feature]:
+    """What the entry's identifiers say: documents, plates, VIN, IMO and MMSI (with the vessel's
+    name), phones, registration numbers."""
     by_scheme: dict[str, list[tuple[str, str | None]]] = {}
     for scheme, _, country, normalized in entry.identifiers:
         if normalized:
             family = "DOCUMENT" if scheme in DOCUMENT_SCHEMES else scheme
             by_scheme.setdefault(family, []).append((normalized, country))
-
-    if entry.kind == "PERSON" and subject.is_person:
-        evidence = _person_evidence(entry, subject)
-        name_only = floor and not by_scheme and biometric is None
-        if name_only:  # nothing but the name and its evidence can lift this entry
-            besides = sum(f["weight"] for f in evidence)
-            if W_NAME + besides < floor:  # even the same name would not do: compare no names
-                return round(max(0.0, min(1.0, W_NAME + besides)), 4), []
-        comparison = best_comparison(subject.forms, entry.forms)
-        if name_only:
-            bound = W_NAME * comparison.score + besides
-            if comparison.score < MIN_NAME_SIM or bound < floor:
-                return round(max(0.0, min(1.0, bound)), 4), []
-        features += _person_features(entry, comparison, evidence)
-    elif entry.kind == "ORGANISATION" and subject.organisation and subject.forms:
-        features += _organisation_features(entry, subject)
-
+    features: list[Feature] = []
+    if not by_scheme:
+        return features
     if subject.documents and "DOCUMENT" in by_scheme:
         doc_features = _number_features("document", "document_number", "document_country",
                                         by_scheme["DOCUMENT"], subject.documents)
@@ -517,11 +531,7 @@ def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, 
         found = _best_number_match(by_scheme["REGISTRATION_NUMBER"], subject.registrations)
         if found and found[0] == 0:
             features.append(_feature("registration_number", W_REGISTRATION, f"registration {found[3]} listed"))
-    if biometric is not None:
-        features.append(_feature("biometric", biometric[0], biometric[1]))
-
-    total = sum(f["weight"] for f in features)
-    return round(min(1.0, max(0.0, total)), 4), features
+    return features
 
 
 def _listed_document_features(entry: PreparedEntry, subject: Subject) -> list[Feature]:
