@@ -33,7 +33,7 @@ from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog, SchemaRegistry
 from borderhub.domain.entities import event_entities
 from borderhub.domain.events import CHECKS
 from borderhub.settings import Settings
-from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS, LINKS
+from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS, LINKS, SEIZURES
 from services.correlate import outputs
 from services.correlate import retro_hunt as hunting
 from services.correlate.follower import TopicFollower
@@ -41,6 +41,7 @@ from services.correlate.links import LinkGraph, ListedKeys, edges_of, link_set, 
 from services.correlate.pipeline import BatchConsumer, Outbox
 from services.correlate.rules import RULES, rule_alert
 from services.correlate.rules.routing import RuleInputBatcher, split_state_key, state_keys
+from services.correlate.rules.seizure_reappearance import SeizedKeys, SeizureReappearance
 from services.correlate.watchlist_feed import WatchlistFeed
 
 log = logging.getLogger("borderhub.correlate")
@@ -232,6 +233,22 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
     # Every worker's graph holds the whole recent network (events are partitioned by traveller).
     links_feed = TopicFollower(settings, LINKS, apply_links, since=lambda: dt.datetime.now(dt.timezone.utc)
                                - dt.timedelta(days=settings.correlate_link_days))
+    reappearance = rules[SeizureReappearance.name]
+    seized = SeizedKeys(reappearance)
+
+    def apply_seizure(record) -> None:
+        try:
+            seized.add(codec.decode(record.value, reader="seizures"))
+        except DecodeError:  # the event consumer dead-letters it
+            pass
+
+    seizures_feed = TopicFollower(settings, SEIZURES, apply_seizure, since=lambda: dt.datetime.now(dt.timezone.utc)
+                                  - dt.timedelta(days=reappearance.window_days))
+
+    def wanted(rule_name: str, kind: str, key: str) -> bool:
+        # A crossing only reads this rule's state, which only seized entities have.
+        return rule_name != SeizureReappearance.name or kind != "crossings" or key in seized
+
     app.borderhub_feed = feed
     app.borderhub_matcher = matcher
 
@@ -241,7 +258,7 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         @mode.Service.task
         async def _follow(self) -> None:
             try:
-                await asyncio.gather(feed.run(), links_feed.run())
+                await asyncio.gather(feed.run(), links_feed.run(), seizures_feed.run())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # without the watchlist the worker must not process events
@@ -264,7 +281,8 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
     @app.timer(1.0)
     async def report_readiness() -> None:
         events = pipeline.instance
-        ready = feed.ready.is_set() and links_feed.ready.is_set() and events is not None and events.assignment()
+        ready = all(f.ready.is_set() for f in (feed, links_feed, seizures_feed)) and events is not None \
+            and events.assignment()
         READY.set(1 if ready else 0)
 
     async def admit(kind: str, record, outbox: Outbox) -> dict | None:
@@ -297,7 +315,9 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
             if datum is not None:
                 refs = event_entities(kind, datum)  # once per event: rules, graph search, graph, link record
                 admitted.append((record, datum, refs))
-                keys = state_keys(rules.values(), kind, datum, refs)
+                if kind == "seizures":  # before the crossings of the same batch are forwarded
+                    seized.add(datum)
+                keys = state_keys(rules.values(), kind, datum, refs, wanted)
                 if keys:
                     forward.add(kind, record.value, keys)
         if not admitted:
@@ -327,8 +347,9 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         for tp, records in batch.items():
             by_kind.setdefault(KIND_OF_TOPIC[tp.topic], []).extend(records)
         try:
-            for kind, records in by_kind.items():
-                await correlate(kind, records, outbox, forward)
+            # Seizures first: a crossing in the same batch may carry what they seized.
+            for kind in sorted(by_kind, key=lambda k: k != "seizures"):
+                await correlate(kind, by_kind[kind], outbox, forward)
         except outputs.DeadLetterFlood as exc:
             log.critical("stopping: %s", exc)
             raise
@@ -336,8 +357,8 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
             await outbox.send(rule_inputs.get_topic_name(), codec.encode("ruleinputs", datum), partition=partition)
 
     async def inputs_ready() -> None:
-        await feed.ready.wait()
-        await links_feed.ready.wait()
+        for follower in (feed, links_feed, seizures_feed):
+            await follower.ready.wait()
         await rule_inputs.maybe_declare()  # forwarded batches need the topic before faust's agent reads it
 
     class EventPipeline(BatchConsumer):

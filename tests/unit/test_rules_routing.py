@@ -54,3 +54,13 @@ def test_state_keys_cover_the_rules_that_watch_the_kind():
     assert "impossible_travel|doc:CO:AB123456" in keys
     assert "seizure_reappearance|phone:+573001234567" in keys
     assert not any(k.startswith("repeated_route_seizures|") for k in keys)  # a seizures-only rule
+
+
+def test_wanted_filters_the_keys_forwarded():
+    crossing = {"event_id": "e1", "document": {"number": "AB123456", "issuing_country": "CO"},
+                "traveller": {"given_names": "Ana", "family_names": "Ruiz", "phone_numbers": ["+573001234567"]},
+                "port_locode": "USMIA", "declared_currency": []}
+    seized = {"phone:+573001234567"}
+    keys = state_keys(RULES, "crossings", crossing,
+                      wanted=lambda rule, kind, key: rule != "seizure_reappearance" or key in seized)
+    assert keys == ["impossible_travel|doc:CO:AB123456", "seizure_reappearance|phone:+573001234567"]

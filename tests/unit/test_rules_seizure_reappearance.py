@@ -80,3 +80,13 @@ def test_state_is_bounded_and_replays_are_counted_once():
     c = crossing("c", at(days=60))
     first = [rule_alert(h, "crossings", c, NOW)["alert_id"] for h in worker.feed("crossings", c)]
     assert first == [rule_alert(h, "crossings", c, NOW)["alert_id"] for h in worker.feed("crossings", c)]
+
+
+def test_seized_keys_hold_what_seizures_of_the_window_mentioned():
+    from services.correlate.rules.seizure_reappearance import SeizedKeys
+    rule = SeizureReappearance()
+    keys = SeizedKeys(rule)
+    event = seized()
+    keys.add(event)
+    assert set(rule.keys("seizures", event)) and all(k in keys for k in rule.keys("seizures", event))
+    assert "phone:+10000000000" not in keys

@@ -14,7 +14,7 @@ rule key.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from services.correlate.rules.base import Rule
 
@@ -35,11 +35,13 @@ def state_partition(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
-def state_keys(rules: Iterable[Rule], kind: str, datum: dict, entities: list | None = None) -> list[str]:
+def state_keys(rules: Iterable[Rule], kind: str, datum: dict, entities: list | None = None,
+               wanted: Callable[[str, str, str], bool] | None = None) -> list[str]:
     """Every state key an event touches, over the rules that watch its kind (``entities``: the
-    event's ``event_entities`` when the caller has them)."""
+    event's ``event_entities`` when the caller has them); with ``wanted(rule name, kind, key)``,
+    only the keys it accepts."""
     return [state_key(rule.name, key) for rule in rules if kind in rule.kinds
-            for key in rule.keys(kind, datum, entities)]
+            for key in rule.keys(kind, datum, entities) if wanted is None or wanted(rule.name, kind, key)]
 
 
 class RuleInputBatcher:

@@ -66,3 +66,35 @@ class SeizureReappearance:
                                  f"{key} in {s[CATEGORY]} seizure at {s[PORT]} on {iso(s[T])} "
                                  f"(event {s[ID]}{', case ' + s[CASE] if s[CASE] else ''})") for s in earlier],
         )]
+
+
+class SeizedKeys:
+    """The entity keys of the seizures of the rule's window, as every worker sees them by
+    following the seizures topic. A crossing is forwarded to this rule only under keys in here:
+    most crossings mention no seized document, vehicle or phone, and forwarding each of them
+    under all three would carry the crossing to up to three more rule partitions for nothing.
+
+    A key joins when the worker reads the seizure, a moment after Kafka acknowledged it; a
+    crossing of the same document, vehicle or phone at another port within that moment is the
+    one case the filter could miss."""
+
+    def __init__(self, rule: SeizureReappearance):
+        self.rule = rule
+        self._seen: dict[str, int] = {}  # key -> event time (ms) of its latest seizure
+        self._newest = 0
+
+    def add(self, seizure: dict) -> None:
+        t = event_ms("seizures", seizure)
+        for key in self.rule.keys("seizures", seizure):
+            self._seen[key] = max(t, self._seen.get(key, t))
+        if t > self._newest:
+            self._newest = t
+            if len(self._seen) % 1000 == 0:  # now and then: forget what left the window
+                horizon = t - int(self.rule.window_days * DAY_MS)
+                self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._seen
+
+    def __len__(self) -> int:
+        return len(self._seen)
