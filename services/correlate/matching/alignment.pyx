@@ -11,6 +11,7 @@ looked up only when a comparison gets to them.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdlib cimport qsort
 
 # Token similarities for evidence other than spelling distance.
@@ -90,35 +91,51 @@ cdef int _descending(const void* x, const void* y) noexcept nogil:
     return 0
 
 
-cdef Py_ssize_t _osa(str a, str b):
+cdef Py_ssize_t _osa(str a, str b) except -1:
     """Optimal string alignment distance (edits, adjacent transpositions; no substring edited
     twice), as rapidfuzz's OSA."""
     cdef Py_ssize_t la = len(a), lb = len(b), i, j, best, cost
     cdef Py_ssize_t stack[3 * 64]
+    cdef Py_UCS4 chars_stack[128]
     cdef Py_ssize_t* rows = stack
+    cdef Py_UCS4* chars = chars_stack
+    cdef Py_UCS4* ca
+    cdef Py_UCS4* cb
     cdef Py_ssize_t* before
     cdef Py_ssize_t* previous
     cdef Py_ssize_t* current
     cdef Py_ssize_t* spare
+    cdef int kind_a = PyUnicode_KIND(a), kind_b = PyUnicode_KIND(b)
+    cdef void* data_a = PyUnicode_DATA(a)
+    cdef void* data_b = PyUnicode_DATA(b)
     if la == 0 or lb == 0:
         return la + lb
-    if lb + 1 > 64:
+    if lb + 1 > 64 or la + lb > 128:
         rows = <Py_ssize_t*> PyMem_Malloc(3 * (lb + 1) * sizeof(Py_ssize_t))
-        if rows == NULL:
+        chars = <Py_UCS4*> PyMem_Malloc((la + lb) * sizeof(Py_UCS4))
+        if rows == NULL or chars == NULL:
+            PyMem_Free(rows)
+            PyMem_Free(chars)
             raise MemoryError()
+    # Characters read once into plain arrays: the cells below read each several times.
+    ca, cb = chars, chars + la
+    for i in range(la):
+        ca[i] = PyUnicode_READ(kind_a, data_a, i)
+    for j in range(lb):
+        cb[j] = PyUnicode_READ(kind_b, data_b, j)
     before, previous, current = rows, rows + lb + 1, rows + 2 * (lb + 1)
     for j in range(lb + 1):
         previous[j] = j
     for i in range(1, la + 1):
         current[0] = i
         for j in range(1, lb + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cost = 0 if ca[i - 1] == cb[j - 1] else 1
             best = previous[j - 1] + cost
             if previous[j] + 1 < best:
                 best = previous[j] + 1
             if current[j - 1] + 1 < best:
                 best = current[j - 1] + 1
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1] and before[j - 2] + 1 < best:
+            if i > 1 and j > 1 and ca[i - 1] == cb[j - 2] and ca[i - 2] == cb[j - 1] and before[j - 2] + 1 < best:
                 best = before[j - 2] + 1
             current[j] = best
         spare = before
@@ -126,6 +143,7 @@ cdef Py_ssize_t _osa(str a, str b):
     best = previous[lb]
     if rows != stack:
         PyMem_Free(rows)
+        PyMem_Free(chars)
     return best
 
 
