@@ -284,13 +284,16 @@ class WatchlistIndex:
         hit = keys[positions] == query[:, None]
         rows, cols = np.nonzero(hit)
         out = list(zip(rows.tolist(), self._slots[positions[rows, cols]].tolist()))
-        # A key whose postings run past the window, or a bucket longer than the window.
+        # A key whose postings run past the window, or a bucket longer than the window: all its
+        # postings by binary search, for every such key at once.
         spill = hit[:, -1] | ((ends - starts > WINDOW) & ~hit.any(axis=1))
         if spill.any():
-            for row in np.flatnonzero(spill).tolist():
-                lo = int(np.searchsorted(keys, query[row], "left"))
-                hi = int(np.searchsorted(keys, query[row], "right"))
-                out.extend((row, slot) for slot in self._slots[lo:hi].tolist())
+            spilled = np.flatnonzero(spill)
+            lo = np.searchsorted(keys, query[spilled], "left")
+            counts = np.searchsorted(keys, query[spilled], "right") - lo
+            firsts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+            found = firsts + np.arange(int(counts.sum()))
+            out.extend(zip(np.repeat(spilled, counts).tolist(), self._slots[found].tolist()))
         return out
 
     def compact(self) -> None:
