@@ -156,7 +156,10 @@ _COMPOUND_SURNAMES = {"欧阳", "司马", "诸葛", "上官", "司徒", "夏侯"
 # ---------------------------------------------------------------------------- normalisation
 
 def _ascii_lower(text: str) -> str:
-    return re.sub(r"[^a-z]", "", text.lower())
+    lowered = text.lower()
+    if lowered.isascii() and lowered.isalpha():  # plain Latin letters already: no regex needed
+        return lowered
+    return re.sub(r"[^a-z]", "", lowered)
 
 
 @lru_cache(maxsize=65536)
