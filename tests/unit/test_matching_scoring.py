@@ -159,3 +159,14 @@ def test_entry_round_trip():
     assert back["valid_until"].timestamp() == 1_900_000_000
     assert {k: v for k, v in back.items() if k not in ("valid_until", "updated_at")} == \
         {k: v for k, v in entry.items() if k not in ("valid_until", "updated_at")}
+
+
+def test_round_score_is_pythons_round_to_four_places():
+    import random
+
+    from services.correlate.matching.alignment import round_score
+
+    rng = random.Random(4)
+    values = [rng.random() for _ in range(200_000)] + [k / 20_000 for k in range(20_001)]
+    values += [v + d for v in values[-20_001:] for d in (1e-17, -1e-17) if 0.0 <= v + d <= 1.0]  # at ties
+    assert all(round_score(v) == round(v, 4) for v in values)

@@ -12,6 +12,7 @@ looked up only when a comparison gets to them.
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from libc.math cimport fabs, nearbyint
 from libc.stdlib cimport qsort
 
 # Token similarities for evidence other than spelling distance.
@@ -145,6 +146,17 @@ cdef Py_ssize_t _osa(str a, str b) except -1:
         PyMem_Free(rows)
         PyMem_Free(chars)
     return best
+
+
+cpdef double round_score(double x):
+    """round(x, 4) for a score in [0, 1], without Python's decimal conversion: x * 10^4 is off
+    the exact product by less than 1e-11, so away from a tie its nearest integer is the one
+    Python rounds to, and dividing it by 10^4 gives the same nearest double."""
+    cdef double scaled = x * 10000.0
+    cdef double whole = nearbyint(scaled)
+    if fabs(fabs(scaled - whole) - 0.5) < 1e-6 or not (0.0 <= x <= 1.0):
+        return round(x, 4)  # near a tie (or outside [0, 1]): Python decides
+    return whole / 10000.0
 
 
 cdef tuple _span(object first, int second):
@@ -419,7 +431,7 @@ cdef class Aligner:
             if chosen_out is not None:
                 chosen_out.extend([(_span(chosen[k].q0, chosen[k].q1), _span(chosen[k].e0, chosen[k].e1), chosen[k].s)
                                    for k in range(nchosen)])
-            return round(score if score > 0.0 else 0.0, 4)
+            return round_score(score if score > 0.0 else 0.0)
         finally:
             PyMem_Free(candidates)
             PyMem_Free(chosen)

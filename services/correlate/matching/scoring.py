@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
+from .alignment import round_score
 from .identifiers import DOCUMENT_SCHEMES, normalize_identifier, ocr_confusions
 from .names import NameComparison, best_comparison, distinct_forms, name_forms, org_forms
 
@@ -370,7 +371,7 @@ Feature = dict[str, Any]
 
 
 def _feature(name: str, weight: float, detail: str) -> Feature:
-    return {"feature": name, "weight": round(weight, 4), "detail": detail}
+    return {"feature": name, "weight": round(weight, 4), "detail": detail}  # weights may be negative
 
 
 def _country_feature(name: str, listed: str | None, seen: str | None) -> Feature:
@@ -479,18 +480,18 @@ def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, 
         if name_only:
             bound = W_NAME * comparison.score + BEST_PERSON_EVIDENCE
             if comparison.score < MIN_NAME_SIM or bound < floor:
-                return round(max(0.0, min(1.0, bound)), 4), []
+                return round_score(max(0.0, min(1.0, bound))), []
         evidence = _person_evidence(entry, subject)
         if name_only:
             bound = W_NAME * comparison.score + sum(f["weight"] for f in evidence)
             if bound < floor:
-                return round(max(0.0, min(1.0, bound)), 4), []
+                return round_score(max(0.0, min(1.0, bound))), []
         features += _person_features(entry, comparison, evidence)
     elif entry.kind == "ORGANISATION" and subject.organisation and subject.forms:
         features += _organisation_features(entry, subject)
     features += identified
     total = sum(f["weight"] for f in features)
-    return round(min(1.0, max(0.0, total)), 4), features
+    return round_score(min(1.0, max(0.0, total))), features
 
 
 def _identifier_features(entry: PreparedEntry, subject: Subject) -> list[Feature]:
