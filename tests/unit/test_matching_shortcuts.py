@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.correlate.matching.engine import Matcher, subjects_of_event
+from services.correlate.matching.engine import Matcher, subject_keys, subjects_of_event
 from services.correlate.matching.scoring import score_entry
 from services.correlate.matching.synthetic import crossing, make_person, person_entry
 
@@ -77,3 +77,30 @@ def test_score_floor_rejects_only_what_cannot_reach_it(namesakes):
                 with_documents += bool(entry.identifiers)  # listed passports the traveller does not hold
                 assert full < 0.75 and bounded >= full - 1e-9  # an upper bound below the floor
     assert rejected > 1000 and with_documents > 100
+
+
+def test_cheap_rejections_before_scoring_lose_no_match(namesakes):
+    """Every candidate the index finds, scored in full with no floor, gives the matcher's
+    matches: the column bound, the name comparison before decoding and the score floor only
+    drop candidates that cannot reach the threshold."""
+    entries, events = namesakes
+    rng = random.Random(6)
+    events = events + [crossing(rng, 1000 + i, make_person(rng)) for i in range(600)]  # unlisted namesakes
+    matcher = Matcher()
+    matcher.load(entries)
+    index = matcher.index
+    threshold = matcher.thresholds.default
+    compared = matched = 0
+    for event, matches in zip(events, matcher.match_events("crossing", events)):
+        subject = subjects_of_event("crossing", event)[0]
+        strong, weak = index.lookup_split(*subject_keys(subject, index, matcher.year_window))
+        expected = []
+        for slot in strong | weak:
+            entry = index.prepared(slot)
+            score, features = score_entry(entry, subject)
+            compared += 1
+            if features and score >= threshold:
+                expected.append((entry.entry_id, score))
+        assert sorted((m.entry_id, m.score) for m in matches) == sorted(expected)
+        matched += len(expected)
+    assert matched > 100 and compared > matched + 25  # some candidates are rejected

@@ -31,7 +31,7 @@ from services.ingest.watchlist import entries_from_ftm
 from .biometric import TemplateGallery
 from .identifiers import DOCUMENT_SCHEMES, identifier_key
 from .index import KIND_CODES, SEX_CODES, WatchlistIndex, query_name_keys
-from .names import blocking_keys
+from .names import NameComparison, best_comparison, blocking_keys
 from .scoring import (
     DEFAULT_THRESHOLD,
     W_DOB_EXACT,
@@ -46,6 +46,7 @@ from .scoring import (
     biometric_contribution,
     dob_bound,
     make_subject,
+    name_bound,
     score_entry,
     to_millis,
 )
@@ -306,14 +307,27 @@ class Matcher:
         thresholds = self._source_thresholds()
         valid_from, valid_until, source = index.valid_from, index.valid_until, index.source
         candidates = [s for s in lookup.strong if valid_from[s] <= at <= valid_until[s]]
+        compared: dict[int, NameComparison] = {}
         if lookup.weak:
             reach = self._reach_test(subject)
-            candidates += [s for s in lookup.weak if valid_from[s] <= at <= valid_until[s] and reach(s)]
+            found_by_name = [s for s in lookup.weak if valid_from[s] <= at <= valid_until[s] and reach(s)]
+            if subject.is_person:
+                # Found by name alone (no identifier key, no template: those are strong), a listed
+                # person scores by name and its evidence only: compare the names before decoding.
+                forms_of = index.person_forms
+                for slot in found_by_name:
+                    comparison = best_comparison(subject.forms, forms_of(slot))
+                    if name_bound(comparison.score) >= thresholds[source[slot]]:
+                        compared[slot] = comparison
+                        candidates.append(slot)
+            else:
+                candidates += found_by_name
         matches = []
         for slot in candidates:
             threshold = thresholds[source[slot]]
             entry = index.prepared(slot)
-            score, features = score_entry(entry, subject, lookup.biometric.get(entry.entry_id), floor=threshold)
+            score, features = score_entry(entry, subject, lookup.biometric.get(entry.entry_id), floor=threshold,
+                                          comparison=compared.get(slot))
             if features and score >= threshold:
                 matches.append(Match(entry.entry_id, entry.source_list, entry.kind, score, features,
                                      entry.action_on_hit, entry.subject_text(), subject.label))

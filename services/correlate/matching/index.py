@@ -5,7 +5,8 @@ Layout
 Every entry gets a *slot* (an int). Per slot the index keeps the entry as a marshalled
 ``PreparedEntry`` tuple (a few hundred bytes; decoded only for candidates) and a few columns in
 ``array``/``bytearray`` form for cheap rejection before any decoding: kind, birth-year range,
-sex, validity window, source list, alive flag.
+sex, validity window, source list, alive flag; and a listed person's name forms, so that the
+many namesakes a name comparison rules out are never decoded.
 
 Postings (key -> slots) live in two places:
 
@@ -115,6 +116,7 @@ class WatchlistIndex:
     def __init__(self) -> None:
         self._slot_of: dict[str, int] = {}
         self._records: list[bytes | None] = []
+        self._person_forms: list[tuple[str, ...] | None] = []  # name forms of persons, None otherwise
         self._alive = bytearray()
         self.kind = bytearray()
         self.sex = bytearray()
@@ -151,6 +153,10 @@ class WatchlistIndex:
 
     def prepared(self, slot: int) -> PreparedEntry:
         return PreparedEntry._make(marshal.loads(self._records[slot]))
+
+    def person_forms(self, slot: int) -> tuple[str, ...] | None:
+        """The name forms of a listed person (None for other kinds)."""
+        return self._person_forms[slot]
 
     def slot(self, entry_id: str) -> int | None:
         return self._slot_of.get(entry_id)
@@ -203,6 +209,7 @@ class WatchlistIndex:
     def _kill(self, slot: int) -> None:
         self._alive[slot] = 0
         self._records[slot] = None
+        self._person_forms[slot] = None
         self._dead += 1
 
     def _add(self, prepared: PreparedEntry) -> tuple[int, set[str]] | None:
@@ -215,6 +222,7 @@ class WatchlistIndex:
         slot = len(self._records)
         self._slot_of[prepared.entry_id] = slot
         self._records.append(record)
+        self._person_forms.append(prepared.forms if prepared.kind == "PERSON" else None)
         self._alive.append(1)
         self.kind.append(KIND_CODES.get(prepared.kind, 0))
         self.sex.append(SEX_CODES.get(prepared.sex, 0))
@@ -350,6 +358,7 @@ class WatchlistIndex:
         new_slot = np.cumsum(alive, dtype=np.int64) - 1
         keep = np.flatnonzero(alive)
         self._records = [self._records[i] for i in keep]
+        self._person_forms = [self._person_forms[i] for i in keep]
         for name in ("kind", "sex"):
             column = getattr(self, name)
             setattr(self, name, bytearray(column[i] for i in keep))

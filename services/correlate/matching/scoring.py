@@ -38,6 +38,7 @@ __all__ = [
     "Thresholds",
     "compare_birth_dates",
     "make_subject",
+    "name_bound",
     "prepare_entry",
     "score_entry",
 ]
@@ -462,25 +463,32 @@ def _organisation_features(entry: PreparedEntry, subject: Subject) -> list[Featu
     return features
 
 
+def name_bound(name_score: float) -> float:
+    """The most a person entry found by name alone can score with this name similarity: its
+    birth date, nationality and sex all agreeing. 0 when the names differ."""
+    return W_NAME * name_score + BEST_PERSON_EVIDENCE if name_score >= MIN_NAME_SIM else 0.0
+
+
 def score_entry(entry: PreparedEntry, subject: Subject, biometric: tuple[float, str] | None = None,
-                floor: float = 0.0) -> tuple[float, list[Feature]]:
+                floor: float = 0.0, comparison: NameComparison | None = None) -> tuple[float, list[Feature]]:
     """Score and explanation of one entry for one subject. biometric: (score contribution,
     detail) from the gallery, when the subject's template matched one of the entry's. With a
     floor, a person entry that nothing but the name and its evidence (birth date, nationality,
     sex) can lift, and that cannot reach the floor, is not explained: (an upper bound of its
     score, []) comes back at once, before its evidence is worked out when the name alone rules
-    it out."""
+    it out (``name_bound``). comparison: the subject's and the person's names compared already."""
     identified = _identifier_features(entry, subject)
     if biometric is not None:
         identified.append(_feature("biometric", biometric[0], biometric[1]))
     features: list[Feature] = []
     if entry.kind == "PERSON" and subject.is_person:
         name_only = floor and not identified
-        comparison = best_comparison(subject.forms, entry.forms)
+        if comparison is None:
+            comparison = best_comparison(subject.forms, entry.forms)
         if name_only:
-            bound = W_NAME * comparison.score + BEST_PERSON_EVIDENCE
-            if comparison.score < MIN_NAME_SIM or bound < floor:
-                return round_score(max(0.0, min(1.0, bound))), []
+            bound = name_bound(comparison.score)
+            if bound < floor:
+                return round_score(max(0.0, min(1.0, W_NAME * comparison.score + BEST_PERSON_EVIDENCE))), []
         evidence = _person_evidence(entry, subject)
         if name_only:
             bound = W_NAME * comparison.score + sum(f["weight"] for f in evidence)
