@@ -168,3 +168,17 @@ def test_screen_contract():
     assert set(hit) == {"entity_id", "score", "explanation"} and hit["score"] >= 0.75
     assert all(set(f) == {"feature", "weight", "detail"} for f in hit["explanation"])
     json.dumps(results)  # the output is plain JSON
+
+
+def test_bulk_load_of_a_changed_entry_drops_the_templates_it_lost():
+    rng = np.random.default_rng(2)
+    face = rng.standard_normal(128).astype(np.float32)
+    template = {"modality": "FACE", "algorithm": "acme-face", "algorithm_version": "3", "dimension": 128}
+    event = {"event_id": "b1", "captured_at": NOW, "port_locode": "FRPAR", "quality": 80,
+             "template": {**template, "vector": face.tolist()}, "document": None}
+    m = matcher()
+    m.load([base_entry("face-1", "PERSON", "national-wanted", names=["Jane Roe"],
+                       biometric_templates=[{**template, "vector": face.tolist()}])])
+    assert [x.entry_id for x in m.match_event("biometric", event)] == ["face-1"]
+    m.load([base_entry("face-1", "PERSON", "national-wanted", names=["Jane Roe"])])  # a later chunk: no template now
+    assert m.match_event("biometric", event) == []

@@ -195,6 +195,10 @@ class Matcher:
 
     def upsert(self, entry: Mapping[str, Any]) -> None:
         self.index.upsert(entry)
+        self._set_templates(entry)
+
+    def _set_templates(self, entry: Mapping[str, Any]) -> None:
+        # A changed entry without templates drops the ones it had.
         templates = entry.get("biometric_templates") or ()
         if templates or entry["entry_id"] in self.gallery:
             self.gallery.set_templates(entry["entry_id"], templates)
@@ -207,8 +211,7 @@ class Matcher:
         """Bulk load (start-up, or a whole feed)."""
         def with_templates() -> Iterator[Mapping[str, Any]]:
             for entry in entries:
-                if entry.get("biometric_templates"):
-                    self.gallery.set_templates(entry["entry_id"], entry["biometric_templates"])
+                self._set_templates(entry)
                 yield entry
         count = self.index.extend(with_templates())
         # The loaded structures live as long as the process: keep the cyclic garbage collector
