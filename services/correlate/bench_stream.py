@@ -11,8 +11,9 @@ consumer group of their own (``bench-stream-*``, its offsets set to where the be
 start, so it reads nothing older) correlate them: decode, matching, rule inputs, alerts, link
 records, commits after the acks. The rate is records committed per second by the group, with 1
 worker and with one per core, next to the workers' CPU time per event (steadier than a rate on
-a shared machine); the baseline is a raw aiokafka consumer reading the same records in the same
-run.
+a shared machine). Baselines on the same records in the same run: a raw aiokafka consumer, and a
+faust agent that only acknowledges them (faust's own per-record cost: why the workers' event
+topics are consumed in batches outside faust's agents, see ``pipeline.py``).
 """
 
 from __future__ import annotations
@@ -325,6 +326,54 @@ def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], w
             "watchlist_load_s": round(ready_s), "worker_rss_mb": round(rss)}, measured
 
 
+def faust_noop_worker(bootstrap: str, group: str, count: int, out: str, batch: int, datadir: str) -> None:
+    """A faust app whose agent only acknowledges the crossings, in batches like a worker's
+    (``noack_take``); writes its records/s to ``out`` after ``count`` records. Run in a process
+    of its own by ``faust_noop_rate``."""
+    import faust
+    from faust.worker import Worker
+    app = faust.App(group, broker=f"kafka://{bootstrap}", store="memory://", key_serializer="raw",
+                    value_serializer="raw", web_enabled=False, datadir=datadir, broker_commit_every=batch)
+    topic = app.topic(CROSSINGS, key_serializer="raw", value_serializer="raw")
+    progress = {"seen": 0, "started": 0.0}
+
+    @app.agent(topic)
+    async def noop(stream):
+        async for events in stream.noack_take(batch, within=0.05):
+            progress["started"] = progress["started"] or time.perf_counter()
+            for event in events:
+                await stream.ack(event)
+            progress["seen"] += len(events)
+            if progress["seen"] >= count:
+                Path(out).write_text(str(progress["seen"] / (time.perf_counter() - progress["started"])))
+                os._exit(0)
+
+    Worker(app, loglevel="WARN", quiet=True).execute_from_commandline()
+
+
+def faust_noop_rate(settings: Settings, start: dict[TopicPartition, int], count: int) -> float:
+    """Records/s of faust's stream machinery alone on the measured records: the ceiling of a
+    worker whose events would go through a faust agent."""
+    group = f"bench-faust-noop-{int(time.time())}"
+    _commit_group(settings, group, start)
+    with tempfile.TemporaryDirectory(prefix="bench-faust-") as tmp:
+        out = Path(tmp) / "rate"
+        code = ("import sys; from services.correlate.bench_stream import faust_noop_worker; "
+                "faust_noop_worker(*sys.argv[1:3], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])")
+        proc = subprocess.Popen([sys.executable, "-c", code, settings.kafka_bootstrap, group, str(count), str(out),
+                                 str(settings.correlate_batch_size), tmp],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            _delete_group_topics(settings, group)
+        if not out.exists():
+            raise RuntimeError("the faust baseline did not finish")
+        return float(out.read_text())
+
+
 def bench_stream(settings: Settings, n_events: int = 20_000, n_entries: int = 1_000_000) -> dict:
     cores = os.cpu_count() or 1
     results: dict = {"entries": n_entries}
@@ -343,6 +392,8 @@ def bench_stream(settings: Settings, n_events: int = 20_000, n_entries: int = 1_
                                                                watchlist_topic)
         progress.update(task, description="raw consumer baseline")  # the records of the last run
         results["raw_consumer_msgs_per_s"] = round(asyncio.run(raw_consume_rate(settings, start, len(values))))
+        progress.update(task, description="faust agent that only acknowledges (baseline)")
+        results["faust_noop_agent_msgs_per_s"] = round(faust_noop_rate(settings, start, len(values)))
     base = results["raw_consumer_msgs_per_s"]
     results["ratios_vs_raw_consumer"] = {
         key: round(value["events_per_s"] / base, 4) for key, value in results.items()
