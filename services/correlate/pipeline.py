@@ -3,10 +3,10 @@ aiokafka, outputs through one idempotent producer, offsets committed only after 
 the batch was acknowledged.
 
 Why not a faust agent: faust's per-record stream machinery (conductor, channel queue, event,
-acks, sensors: several event-loop turns per record) costs about 140 µs per record on the 2-core
-development machine, 7,000 records/s for an agent that does nothing
-(``bench --suite stream`` reports the ceiling), which is more than the whole correlation budget
-at the target rate. faust still runs the worker and the rules, whose inputs arrive in batches.
+acks, sensors: several event-loop turns per record) costs 110 to 140 µs per record on the 2-core
+development machine, 7,000 to 9,000 records/s for an agent that only acknowledges
+(``bench --suite stream`` reports it): over half of the 200 µs a crossing may cost in all at the
+target of 10,000 crossings/s on two cores. faust still runs the worker and the rules, whose inputs arrive in batches.
 
 Delivery is at least once, like arroyo's strategies: a batch is handled, its outputs awaited,
 then its offsets committed. When an output cannot be delivered the batch is sought back and
