@@ -32,6 +32,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from borderhub.avro import AvroCodec, DecodeError, SchemaCatalog, SchemaRegistryClient
 from borderhub.domain.entities import event_entities
 from borderhub.domain.events import CHECKS
+from borderhub.gc_tuning import freeze_start_up_objects
 from borderhub.settings import Settings
 from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS, LINKS, SEIZURES
 from services.correlate import outputs
@@ -419,4 +420,5 @@ def run(settings: Settings) -> None:
     from faust.worker import Worker
     start_http_server(settings.correlate_metrics_port, addr=settings.correlate_metrics_host)
     app = create_app(settings)
+    freeze_start_up_objects()  # an event allocates hundreds of short-lived objects; loads freeze again
     Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()

@@ -8,7 +8,6 @@ biometric templates from every answer in ``security.py``; Elasticsearch request 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from borderhub.avro import AvroCodec, SchemaCatalog, SchemaRegistryClient
+from borderhub.gc_tuning import freeze_start_up_objects
 from borderhub.keys import KeyStore
 from borderhub.settings import Settings, get_settings
 from services.search_api import es_setup
@@ -84,19 +84,6 @@ async def _ensure_indices(app: FastAPI, settings: Settings) -> None:
         client.close()
 
 
-def _tune_gc() -> None:
-    """Each answer parses and renders thousands of short-lived containers (50 events of JSON),
-    so the cyclic collector ran many times per request, each full pass walking the whole app
-    (routes, schemas, modules). What exists at start is frozen out of its passes, and young
-    objects are collected every 20,000 allocations instead of 700."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
-GC_YOUNG_THRESHOLD = 20_000
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -142,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.screening = screen.ScreeningWatchlist(es)
         state.dashboard = dashboard.DashboardMonitor(settings, es)
         log.info("search API ready on %s:%s", settings.api_host, settings.api_port)
-        _tune_gc()
+        freeze_start_up_objects()  # each answer builds thousands of short-lived containers
         try:
             yield
         finally:

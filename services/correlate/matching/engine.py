@@ -19,13 +19,13 @@ query entities are read with the same converter as the watchlist feed
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from borderhub.gc_tuning import freeze_start_up_objects
 from services.ingest.watchlist import entries_from_ftm
 
 from .biometric import TemplateGallery
@@ -216,8 +216,7 @@ class Matcher:
         count = self.index.extend(with_templates())
         # The loaded structures live as long as the process: keep the cyclic garbage collector
         # from walking millions of them on every full collection (pauses of a second at 1M).
-        gc.collect()
-        gc.freeze()
+        freeze_start_up_objects()
         return count
 
     def load_ftm(self, lines: Iterable[str], source_list: str) -> list[str]:
