@@ -287,6 +287,7 @@ def bench(
     """Measure throughput and latency against baselines taken in the same run."""
     from borderhub import bench as benchmarks
     from borderhub.stack.components import components
+    from borderhub.topics import ensure_topics
     settings = get_settings()
     suites = tuple(benchmarks.SUITES) if suite == "all" else (suite,)
     unknown = set(suites) - set(benchmarks.SUITES)
@@ -296,6 +297,7 @@ def bench(
         if set(suites) & {"ingest", "stream", "index", "search"}:
             for component in components(settings, _progress):
                 component.up()
+            ensure_topics(settings)  # `stack up` starts the servers only
     except StackError as exc:
         _fail(exc)
     for name in suites:

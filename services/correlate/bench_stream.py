@@ -37,6 +37,7 @@ from rich.progress import Progress
 from borderhub.avro import AvroCodec, SchemaCatalog, from_json
 from borderhub.domain.events import CHECKS
 from borderhub.settings import Settings
+from borderhub.stack.components import tail
 from borderhub.topics import CROSSINGS
 from services.correlate.app import VALIDATED_HEADER, rules_app_id
 
@@ -233,6 +234,7 @@ class _Workers:
     def __init__(self, settings: Settings, group: str, count: int, state_dir: Path, watchlist_topic: str):
         self.ports = [_free_port() for _ in range(count)]
         self.logs = []
+        self.log_paths = [state_dir / f"worker-{i}.log" for i in range(count)]
         self.procs = []
         for i, port in enumerate(self.ports):
             env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
@@ -240,15 +242,15 @@ class _Workers:
                        BORDERHUB_CORRELATE_METRICS_PORT=str(port), BORDERHUB_CORRELATE_RETRO_HUNT_DAYS="0",
                        BORDERHUB_CORRELATE_WATCHLIST_TOPIC=watchlist_topic,
                        BORDERHUB_STATE_DIR=str(state_dir / f"worker-{i}"))
-            log = open(state_dir / f"worker-{i}.log", "wb")
+            log = open(self.log_paths[i], "wb")
             self.logs.append(log)
             self.procs.append(subprocess.Popen([sys.executable, "-m", "borderhub", "correlate"], env=env,
                                                stdout=log, stderr=subprocess.STDOUT))
 
     def ready(self) -> bool:
-        for port, proc in zip(self.ports, self.procs):
-            if proc.poll() is not None:
-                raise RuntimeError(f"a bench worker exited ({proc.returncode}); see its log")
+        for port, proc, log_path in zip(self.ports, self.procs, self.log_paths):
+            if proc.poll() is not None:  # its log lives in a temporary directory: show its end now
+                raise RuntimeError(f"a bench worker exited ({proc.returncode}):\n{tail(log_path, 15)}")
             try:
                 body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
             except OSError:
