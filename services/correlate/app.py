@@ -418,7 +418,10 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
 
 def run(settings: Settings) -> None:
     from faust.worker import Worker
+
+    from services.correlate.matching.names import load_name_tables
     start_http_server(settings.correlate_metrics_port, addr=settings.correlate_metrics_host)
+    load_name_tables()  # before the watchlist (frozen with it), not on the first event that needs it
     app = create_app(settings)
     freeze_start_up_objects()  # an event allocates hundreds of short-lived objects; loads freeze again
     Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.correlate.matching.engine import Matcher
+from services.correlate.matching.names import load_name_tables
 
 
 @dataclass
@@ -34,6 +35,7 @@ def screen_files(watchlist: Path, queries: Path, output: Path, show_progress: bo
     with Progress(*columns, disable=not show_progress) as progress:
         progress.add_task(f"loading {watchlist.name}", total=None)
         started = time.perf_counter()
+        load_name_tables()
         errors = matcher.load_ftm(_lines(watchlist), source_list=watchlist.name.split(".")[0])
         loaded = time.perf_counter()
         query_lines = _lines(queries)

@@ -8,9 +8,11 @@ from rapidfuzz.distance import OSA
 from services.correlate.matching.names import (
     SIM_PHONETIC,
     TokenVocabulary,
+    _symbols,
     blocking_keys,
     compare_forms,
     key_units,
+    load_name_tables,
     name_forms,
     name_similarity,
     org_forms,
@@ -146,3 +148,9 @@ def test_compiled_spelling_distance_is_rapidfuzz_osa():
             assert found == spelled, (a, b)
             checked += 1
     assert checked > 5_000
+
+
+def test_name_tables_loaded_up_front_give_spellings_of_one_name_a_shared_symbol():
+    load_name_tables()
+    assert _symbols("yury") & _symbols("iurii")
+    assert not _symbols("yury") & _symbols("mikhail")

@@ -16,7 +16,7 @@ from .biometric import GalleryHit, TemplateGallery
 from .engine import Match, Matcher, screen_result, subjects_of_event
 from .evalset import evaluate
 from .index import WatchlistIndex
-from .names import name_forms, name_similarity
+from .names import load_name_tables, name_forms, name_similarity
 from .scoring import DEFAULT_THRESHOLD, Subject, Thresholds, make_subject, prepare_entry, score_entry
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "bench_index",
     "bench_screen",
     "evaluate",
+    "load_name_tables",
     "make_subject",
     "name_forms",
     "name_similarity",

@@ -495,6 +495,13 @@ def _symbols(token: str) -> frozenset[str]:
 _NO_SYMBOLS: frozenset[str] = frozenset()  # one object for the many tokens without symbols
 
 
+def load_name_tables() -> None:
+    """rigour builds its name-symbol tagger on first use: about 8 s of CPU and 400 MB on the
+    development machine. A long-running matcher loads it at start, not while the first
+    traveller whose names need symbols waits at the booth."""
+    _symbols("yury")
+
+
 def _describe_token(token: str) -> tuple[str, str, str, str | None]:
     """What token comparison needs of one token (the aligner keeps it, and asks for its rigour
     name symbols apart): its surname-variant group, metaphone, skeleton, and the token without a
