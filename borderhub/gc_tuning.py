@@ -13,8 +13,8 @@ import gc
 YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
 
 
-def freeze_start_up_objects(young_threshold: int = YOUNG_THRESHOLD) -> None:
+def freeze_start_up_objects() -> None:
     """Move what exists now out of the collector's passes and make young collections rarer."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(young_threshold, *gc.get_threshold()[1:])
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
