@@ -8,9 +8,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterator
 
-from normality import ascii_text
-
 from borderhub.domain.identifiers import normalize_container, normalize_document_number, normalize_plate
+from borderhub.domain.translit import key_ascii_words
 
 ENTITY_TYPES = ("person", "document", "vehicle", "vessel", "phone", "container", "seizure", "port")
 
@@ -31,7 +30,7 @@ def event_time(kind: str, event: dict):
 
 
 def _folded(text: str | None) -> str:
-    return " ".join((ascii_text(text or "") or "").upper().split())
+    return " ".join(key_ascii_words(text or "").upper().split())
 
 
 def person_key(traveller: dict) -> str | None:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from rigour.text.scripts import text_scripts
-from rigour.text.translit import ascii_text
 
 from .countries import canonical_country, icao_code, to_icao
 from .identifiers import normalize_document_number
 from .problems import Problem, join_path
+from .translit import ascii_words
 
 FILLER = "<"
 _VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")} | {FILLER: 0}
@@ -199,7 +199,7 @@ def name_tokens(text: str | None, *, icao: bool = True) -> list[str]:
     text = (text or "").upper()  # upper() already turns ß into SS
     if icao:
         text = text.translate(_ICAO_LATIN)
-    text = re.sub(r"['’`]", "", ascii_text(text).upper())  # apostrophes are dropped, not separators
+    text = re.sub(r"['’`]", "", ascii_words(text).upper())  # apostrophes are dropped, not separators
     return re.findall(r"[A-Z]+", text)
 
 

@@ -29,9 +29,9 @@ from rapidfuzz.distance import OSA
 from rigour.names import NameTypeTag, analyze_names, remove_org_types, remove_person_prefixes, tokenize_name
 from rigour.text.phonetics import metaphone
 from rigour.text.scripts import text_scripts
-from rigour.text.translit import ascii_text
 
 from borderhub.domain.mrz import name_tokens as icao_latin_tokens
+from borderhub.domain.translit import ascii_word
 
 # Token similarity and form alignment are compiled (alignment.pyx), with their weights.
 from .alignment import (  # noqa: F401  (weights re-exported: the rules are described here)
@@ -162,10 +162,9 @@ def _ascii_lower(text: str) -> str:
     return re.sub(r"[^a-z]", "", lowered)
 
 
-@lru_cache(maxsize=65536)
 def _translit_token(token: str) -> str:
-    """One token in any script to lowercase a-z (per token, so results cache well)."""
-    return _ascii_lower(ascii_text(token))
+    """One token in any script to lowercase a-z."""
+    return _ascii_lower(ascii_word(token))
 
 
 def _icao_cyrillic(token: str, ukrainian: bool) -> str:
@@ -175,7 +174,7 @@ def _icao_cyrillic(token: str, ukrainian: bool) -> str:
             out.append("h")
         else:
             out.append(_ICAO_CYRILLIC.get(ch, ch))
-    return _ascii_lower(ascii_text("".join(out)))
+    return _ascii_lower(ascii_word("".join(out)))
 
 
 def _split_article(token: str) -> list[str]:
