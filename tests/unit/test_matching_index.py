@@ -115,7 +115,7 @@ def test_entry_keys_cover_every_identifier():
         {"scheme": "IMO", "value": "IMO 9074729", "country": None},
         {"scheme": "MMSI", "value": "636012345", "country": None},
         {"scheme": "PHONE", "value": "+44 7700 900123", "country": None}]))
-    assert {"i:9074729", "m:636012345", "t:+447700900123"} <= entry_keys(entry)
+    assert {"i:9074729", "m:636012345", "t:+447700900123"} <= entry_keys(entry).plain
 
 
 def test_index_rejects_entries_without_id():
@@ -131,3 +131,15 @@ def test_matcher_add_and_delete_change_the_outcome():
     assert [m.entry_id for m in matcher.match_subject(subject)] == ["p1"]
     matcher.remove("p1")
     assert matcher.match_subject(subject) == []
+
+
+def test_suffixed_name_keys_hash_alike_on_both_sides():
+    # Entries mix (name key, birth-date suffix) hashes in Python, queries in numpy: the same value.
+    from services.correlate.matching.index import EntryKeys, NameKeys, entry_hashes
+    index = WatchlistIndex()
+    names, suffixes = ["s:bdl|ggln", "p:ifn|ptrf", "s:fn|bdrb"], ["@-", "@1980", "@1980-3-4"]
+    expected = set(entry_hashes(EntryKeys(set(), NameKeys(names, suffixes))))
+    hashes, owners = index._query_hashes([({"i:123"}, NameKeys(names, suffixes)), ((), NameKeys(names))])
+    assert len(expected) == 9 and expected <= set(hashes.tolist())
+    assert set(hashes[owners == 1].tolist()) == expected  # the first query's weak keys
+    assert set(hashes[owners == 3].tolist()) == set(entry_hashes(EntryKeys(set(names), NameKeys())))

@@ -30,7 +30,7 @@ from services.ingest.watchlist import entries_from_ftm
 
 from .biometric import TemplateGallery
 from .identifiers import DOCUMENT_SCHEMES, identifier_key
-from .index import KIND_CODES, SEX_CODES, WatchlistIndex, query_name_keys
+from .index import KIND_CODES, SEX_CODES, NameKeys, WatchlistIndex, query_name_keys
 from .names import NameComparison, best_comparison, blocking_keys
 from .scoring import (
     DEFAULT_THRESHOLD,
@@ -136,7 +136,7 @@ def subjects_of_event(kind: str, event: Mapping[str, Any]) -> list[Subject]:
 
 
 def subject_keys(subject: Subject, index: WatchlistIndex | None = None, year_window: int | None = None,
-                 names: set[str] | None = None) -> tuple[set[str], set[str]]:
+                 names: NameKeys | None = None) -> tuple[set[str], NameKeys]:
     """(identifier keys, name keys) of a subject, spelled as the index spells them; with the
     index, name keys also cover listed tokens one edit away from the subject's. With a
     year_window, a person's name keys only reach entries born that many years around the
@@ -151,16 +151,16 @@ def subject_keys(subject: Subject, index: WatchlistIndex | None = None, year_win
         strong.update(identifier_key(scheme, v) for v in values)
     for number, _ in subject.registrations:
         strong.add(identifier_key("REGISTRATION_NUMBER", number))
-    weak: set[str] = set()
+    weak = NameKeys()
     if names is not None:  # computed before for the same names, years and vocabulary
         weak = names
     elif subject.forms:
         if subject.organisation:
             vocabulary = index.org_vocabulary if index is not None else None
-            weak = {"o" + k for k in blocking_keys(subject.forms, vocabulary)}
+            weak = NameKeys({"o" + k for k in blocking_keys(subject.forms, vocabulary)})
         else:
-            weak = blocking_keys(subject.forms, index.vocabulary if index is not None else None)
-            weak = query_name_keys(weak, subject.birth_dates, year_window)
+            keys = blocking_keys(subject.forms, index.vocabulary if index is not None else None)
+            weak = query_name_keys(keys, subject.birth_dates, year_window)
     return strong, weak
 
 
@@ -177,7 +177,7 @@ class Matcher:
         self.gallery = gallery if gallery is not None else TemplateGallery(biometric_thresholds)
         self.year_window = self._year_window()
         self._thresholds_by_code: list[float] = []
-        self._name_key_cache: dict[tuple, set[str]] = {}
+        self._name_key_cache: dict[tuple, NameKeys] = {}
 
     def _year_window(self) -> int | None:
         """How far apart in birth years a namesake can still reach the lowest threshold: its
@@ -279,7 +279,7 @@ class Matcher:
                         strong.add(slot)
                 weak -= strong
 
-    def _keys(self, subject: Subject) -> tuple[set[str], set[str]]:
+    def _keys(self, subject: Subject) -> tuple[set[str], NameKeys]:
         """subject_keys, with the name keys of recently seen names cached (travellers' names
         repeat; the cache is keyed on the vocabulary version, so listed tokens added since are
         taken into account)."""

@@ -20,7 +20,9 @@ Keys are the identifier keys of ``identifiers.entry_identifier_keys`` and, for p
 organisations, the name blocking keys of ``names.blocking_keys``; the index also keeps the
 vocabulary of listed name tokens, with which a query's name keys tolerate a typo. Hashes are Python's string
 hash, so the index lives in one process (it is rebuilt from the compacted watchlist topic);
-a hash collision only adds a candidate that scoring then rejects.
+a hash collision only adds a candidate that scoring then rejects. A name key with a birth-date
+suffix is not spelled out: its hash mixes the two hashes (``suffixed_hashes``), so a query's
+dozens of (name key, suffix) combinations are one vectorised step, not dozens of new strings.
 
 Removing or replacing an entry marks its slot dead: its postings stay until the next
 compaction and are skipped on lookup. Re-upserting an unchanged entry is a no-op, so a full
@@ -31,8 +33,9 @@ from __future__ import annotations
 
 import marshal
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,11 +43,12 @@ from .identifiers import entry_identifier_keys
 from .names import TokenVocabulary, blocking_keys, key_units
 from .scoring import PreparedEntry, prepare_entry
 
-__all__ = ["KIND_CODES", "WatchlistIndex", "entry_keys"]
+__all__ = ["KIND_CODES", "EntryKeys", "NameKeys", "WatchlistIndex", "entry_keys", "query_name_keys"]
 
 KIND_CODES = {"UNKNOWN": 0, "PERSON": 1, "DOCUMENT": 2, "VEHICLE": 3, "VESSEL": 4, "PHONE": 5, "ORGANISATION": 6}
 SEX_CODES = {"M": 1, "F": 2}
 _MASK64 = (1 << 64) - 1
+_SUFFIX_MIX = 0x9E3779B97F4A7C15  # odd, so (name hash * mix + suffix hash) mod 2**64 keeps names apart
 _NEVER_BEFORE = -(1 << 63)
 _NEVER_AFTER = (1 << 63) - 1
 WINDOW = 16  # sorted keys read per query key; longer runs fall back to a binary search
@@ -53,23 +57,46 @@ DEAD_FRACTION = 0.25  # renumber slots once this share of them is dead
 
 
 NO_YEAR = "@-"
+_NO_ROWS = np.empty(0, dtype=np.int64)
+_NO_SLOTS = np.empty(0, dtype=np.uint32)
 
 
-def entry_keys(entry: PreparedEntry) -> set[str]:
+class NameKeys(NamedTuple):
+    """Name keys to look up: each key with each suffix, or the plain keys when there is none."""
+    keys: Collection[str] = ()
+    suffixes: Sequence[str] = ()
+
+
+class EntryKeys(NamedTuple):
+    """The postings of an entry: plain keys (identifiers, names), and name keys with suffixes."""
+    plain: set[str]
+    suffixed: NameKeys
+
+
+def entry_keys(entry: PreparedEntry) -> EntryKeys:
     """All lookup keys of an entry: identifiers, plus names for persons and organisations.
 
     A person's name keys come twice: plain, for queries that give no birth date, and with
     birth-date suffixes (``date_suffixes``), for queries that give one and so only need
     namesakes whose birth date can still agree well enough."""
     keys = entry_identifier_keys({"scheme": s, "value": v} for s, v, _, _ in entry.identifiers)
+    suffixed = NameKeys()
     if entry.kind == "PERSON":
         names = blocking_keys(entry.forms)
-        suffixes = date_suffixes(entry.dates)
         keys |= names
-        keys.update(key + suffix for key in names for suffix in suffixes)
+        suffixed = NameKeys(names, date_suffixes(entry.dates))
     elif entry.kind == "ORGANISATION":
         keys |= {"o" + k for k in blocking_keys(entry.forms)}
-    return keys
+    return EntryKeys(keys, suffixed)
+
+
+def entry_hashes(keys: EntryKeys) -> list[int]:
+    hashes = [key_hash(k) for k in keys.plain]
+    names, suffixes = keys.suffixed
+    if suffixes:
+        mixed = [_suffix_hash(suffix) for suffix in suffixes]
+        hashes.extend((key_hash(k) * _SUFFIX_MIX + m) & _MASK64 for k in names for m in mixed)
+    return hashes
 
 
 def date_suffixes(dates: Iterable[tuple[int, int, int]]) -> list[str]:
@@ -83,8 +110,8 @@ def date_suffixes(dates: Iterable[tuple[int, int, int]]) -> list[str]:
     return sorted(out) or [NO_YEAR]
 
 
-def query_name_keys(name_keys: set[str], birth_dates: Iterable[tuple[int, int, int]],
-                    year_window: int | None) -> set[str]:
+def query_name_keys(name_keys: Collection[str], birth_dates: Iterable[tuple[int, int, int]],
+                    year_window: int | None) -> NameKeys:
     """The name keys a person query looks up: entries of unknown birth, and those born within
     year_window years of the query's birth dates; plain when it gives no date or year_window
     is None.
@@ -102,12 +129,23 @@ def query_name_keys(name_keys: set[str], birth_dates: Iterable[tuple[int, int, i
         elif year_window is not None:
             suffixes.update(f"@{year + d}" for d in range(-year_window, year_window + 1))
     if len(suffixes) == 1:
-        return name_keys
-    return {key + suffix for key in name_keys for suffix in suffixes}
+        return NameKeys(name_keys)
+    return NameKeys(name_keys, sorted(suffixes))
 
 
 def key_hash(key: str) -> int:
     return hash(key) & _MASK64
+
+
+@lru_cache(maxsize=8192)
+def _suffix_hash(suffix: str) -> int:
+    return key_hash(suffix)
+
+
+def suffixed_hashes(name_hashes: np.ndarray, suffix_hashes: np.ndarray) -> np.ndarray:
+    """The hash of every (name key, suffix) pair of two arrays of equal length, as
+    ``entry_hashes`` mixes them (uint64 arithmetic wraps modulo 2**64 as the masks do)."""
+    return name_hashes * np.uint64(_SUFFIX_MIX) + suffix_hashes
 
 
 class WatchlistIndex:
@@ -172,10 +210,10 @@ class WatchlistIndex:
         prepared = entry if isinstance(entry, PreparedEntry) else prepare_entry(entry)
         added = self._add(prepared)
         if added is not None:
-            slot, keys = added
-            for key in keys:
-                self._overlay.setdefault(key_hash(key), []).append(slot)
-            self._overlay_postings += len(keys)
+            slot, hashes = added
+            for h in hashes:
+                self._overlay.setdefault(h, []).append(slot)
+            self._overlay_postings += len(hashes)
             if self._overlay_postings > OVERLAY_LIMIT:
                 self.compact()
         return prepared
@@ -191,7 +229,7 @@ class WatchlistIndex:
             count += 1
             if added is not None:
                 slot, keys = added
-                hashes.extend(key_hash(k) for k in keys)
+                hashes.extend(keys)
                 slots.extend([slot] * len(keys))
         self._merge(np.frombuffer(hashes, dtype=np.uint64), np.frombuffer(slots, dtype=np.uint32))
         return count
@@ -212,7 +250,7 @@ class WatchlistIndex:
         self._person_forms[slot] = None
         self._dead += 1
 
-    def _add(self, prepared: PreparedEntry) -> tuple[int, set[str]] | None:
+    def _add(self, prepared: PreparedEntry) -> tuple[int, list[int]] | None:
         record = marshal.dumps(tuple(prepared))
         old = self._slot_of.get(prepared.entry_id)
         if old is not None:
@@ -239,51 +277,90 @@ class WatchlistIndex:
         if prepared.kind in ("PERSON", "ORGANISATION"):
             vocabulary = self.vocabulary if prepared.kind == "PERSON" else self.org_vocabulary
             vocabulary.add_entry(key_units(prepared.forms))
-        return slot, entry_keys(prepared)
+        return slot, entry_hashes(entry_keys(prepared))
 
     # ------------------------------------------------------------------ postings
 
     def lookup(self, keys: Iterable[str]) -> set[int]:
         """Slots of live entries sharing at least one key."""
-        return self.lookup_batch([(keys, ())])[0][0]
+        return self.lookup_batch([(keys, NameKeys())])[0][0]
 
-    def lookup_split(self, strong_keys: Iterable[str], weak_keys: Iterable[str]) -> tuple[set[int], set[int]]:
+    def lookup_split(self, strong_keys: Iterable[str], weak_keys: NameKeys) -> tuple[set[int], set[int]]:
         """Live slots found by a strong key (identifiers), and those found by weak keys (names)
         only."""
         return self.lookup_batch([(strong_keys, weak_keys)])[0]
 
-    def lookup_batch(self, queries: list[tuple[Iterable[str], Iterable[str]]]) -> list[tuple[set[int], set[int]]]:
+    def lookup_batch(self, queries: list[tuple[Iterable[str], NameKeys]]) -> list[tuple[set[int], set[int]]]:
         """lookup_split for many queries in one vectorised pass over the base (numpy's fixed
         cost per call is paid once per batch, not once per event)."""
-        hashes: list[int] = []
-        owners: list[int] = []  # 2 * query + (0 strong, 1 weak), per hash
-        for q, (strong_keys, weak_keys) in enumerate(queries):
-            for flag, keys in ((2 * q, strong_keys), (2 * q + 1, weak_keys)):
-                for key in keys:
-                    hashes.append(key_hash(key))
-                    owners.append(flag)
-        found: list[set[int]] = [set() for _ in range(2 * len(queries))]
-        if hashes and len(self._keys):
-            for row, slot in self._lookup_base(hashes):
-                found[owners[row]].add(slot)
+        hashes, owners = self._query_hashes(queries)
+        rows, slots = self._lookup_base(hashes) if len(hashes) and len(self._keys) else (_NO_ROWS, _NO_SLOTS)
         if self._overlay:
             overlay = self._overlay
-            for h, owner in zip(hashes, owners):
-                slots = overlay.get(h)
-                if slots:
-                    found[owner].update(slots)
-        alive = self._alive
+            extra_rows, extra_slots = [], []
+            for row, h in enumerate(hashes.tolist()):
+                found = overlay.get(h)
+                if found:
+                    extra_rows.extend([row] * len(found))
+                    extra_slots.extend(found)
+            if extra_rows:
+                rows = np.concatenate([rows, np.array(extra_rows, dtype=np.int64)])
+                slots = np.concatenate([slots, np.array(extra_slots, dtype=np.uint32)])
+        # Live postings, one per (owner, slot), grouped by owner: 2 * query + (0 strong, 1 weak).
+        live = np.frombuffer(self._alive, dtype=np.uint8)[slots].astype(bool)
+        pairs = np.unique((owners[rows[live]].astype(np.uint64) << np.uint64(32)) | slots[live])
+        bounds = np.searchsorted(pairs >> np.uint64(32), np.arange(2 * len(queries) + 1, dtype=np.uint64)).tolist()
+        found_slots = (pairs & np.uint64(0xFFFFFFFF)).tolist()
         out = []
         for q in range(len(queries)):
-            strong = {s for s in found[2 * q] if alive[s]}
-            weak = {s for s in found[2 * q + 1] if alive[s] and s not in strong}
-            out.append((strong, weak))
+            strong = set(found_slots[bounds[2 * q]:bounds[2 * q + 1]])
+            weak = set(found_slots[bounds[2 * q + 1]:bounds[2 * q + 2]])
+            out.append((strong, weak - strong if strong else weak))
         return out
 
-    def _lookup_base(self, hashes: list[int]) -> list[tuple[int, int]]:
+    @staticmethod
+    def _query_hashes(queries: list[tuple[Iterable[str], NameKeys]]) -> tuple[np.ndarray, np.ndarray]:
+        """Every hash the queries look up, and its owner (2 * query + (0 strong, 1 weak))."""
+        # Python's signed string hashes, read as uint64: key_hash without a Python-level mask.
+        plain: list[int] = []
+        plain_owners: list[int] = []
+        names: list[int] = []  # name keys to combine with suffixes...
+        name_owners: list[int] = []
+        name_firsts: list[int] = []  # ...from suffixes[first] on, count of them
+        name_counts: list[int] = []
+        suffixes: list[int] = []
+        for q, (strong_keys, (weak_keys, weak_suffixes)) in enumerate(queries):
+            before = len(plain)
+            plain.extend(map(hash, strong_keys))
+            plain_owners.extend([2 * q] * (len(plain) - before))
+            if not weak_suffixes:
+                before = len(plain)
+                plain.extend(map(hash, weak_keys))
+                plain_owners.extend([2 * q + 1] * (len(plain) - before))
+            elif weak_keys:
+                first, count = len(suffixes), len(weak_suffixes)
+                suffixes.extend(map(_suffix_hash, weak_suffixes))
+                names.extend(map(hash, weak_keys))
+                name_owners.extend([2 * q + 1] * len(weak_keys))
+                name_firsts.extend([first] * len(weak_keys))
+                name_counts.extend([count] * len(weak_keys))
+        hashes = np.array(plain, dtype=np.int64).view(np.uint64)
+        owners = np.array(plain_owners, dtype=np.int64)
+        if names:
+            counts = np.array(name_counts, dtype=np.int64)
+            ends = np.cumsum(counts)
+            # For the i-th name: suffixes[first_i], ..., suffixes[first_i + count_i - 1].
+            within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - counts, counts)
+            firsts = np.repeat(np.array(name_firsts, dtype=np.int64), counts)
+            picked = np.array(suffixes, dtype=np.uint64)[firsts + within]
+            mixed = suffixed_hashes(np.repeat(np.array(names, dtype=np.int64).view(np.uint64), counts), picked)
+            hashes = np.concatenate([hashes, mixed])
+            owners = np.concatenate([owners, np.repeat(np.array(name_owners, dtype=np.int64), counts)])
+        return hashes, owners
+
+    def _lookup_base(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query row, slot) of every base posting of the hashes."""
         keys, n = self._keys, len(self._keys)
-        query = np.array(hashes, dtype=np.uint64)
         top = (query >> self._shift).astype(np.int64)
         starts = self._bucket[top]
         ends = self._bucket[top + 1]
@@ -291,7 +368,7 @@ class WatchlistIndex:
         np.minimum(positions, n - 1, out=positions)
         hit = keys[positions] == query[:, None]
         rows, cols = np.nonzero(hit)
-        out = list(zip(rows.tolist(), self._slots[positions[rows, cols]].tolist()))
+        slots = self._slots[positions[rows, cols]]
         # A key whose postings run past the window, or a bucket longer than the window: all its
         # postings by binary search, for every such key at once.
         spill = hit[:, -1] | ((ends - starts > WINDOW) & ~hit.any(axis=1))
@@ -301,8 +378,10 @@ class WatchlistIndex:
             counts = np.searchsorted(keys, query[spilled], "right") - lo
             firsts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
             found = firsts + np.arange(int(counts.sum()))
-            out.extend(zip(np.repeat(spilled, counts).tolist(), self._slots[found].tolist()))
-        return out
+            # Spilled keys' window hits are found again by the search: np.unique drops the repeats.
+            rows = np.concatenate([rows, np.repeat(spilled, counts)])
+            slots = np.concatenate([slots, self._slots[found]])
+        return rows, slots
 
     def compact(self) -> None:
         """Merge the overlay into the base, drop postings of dead slots, and renumber slots when
