@@ -34,7 +34,6 @@ from __future__ import annotations
 import marshal
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -94,7 +93,7 @@ def entry_hashes(keys: EntryKeys) -> list[int]:
     hashes = [key_hash(k) for k in keys.plain]
     names, suffixes = keys.suffixed
     if suffixes:
-        mixed = [_suffix_hash(suffix) for suffix in suffixes]
+        mixed = [key_hash(suffix) for suffix in suffixes]
         hashes.extend((key_hash(k) * _SUFFIX_MIX + m) & _MASK64 for k in names for m in mixed)
     return hashes
 
@@ -135,11 +134,6 @@ def query_name_keys(name_keys: Collection[str], birth_dates: Iterable[tuple[int,
 
 def key_hash(key: str) -> int:
     return hash(key) & _MASK64
-
-
-@lru_cache(maxsize=8192)
-def _suffix_hash(suffix: str) -> int:
-    return key_hash(suffix)
 
 
 def suffixed_hashes(name_hashes: np.ndarray, suffix_hashes: np.ndarray) -> np.ndarray:
@@ -339,7 +333,7 @@ class WatchlistIndex:
                 plain_owners.extend([2 * q + 1] * (len(plain) - before))
             elif weak_keys:
                 first, count = len(suffixes), len(weak_suffixes)
-                suffixes.extend(map(_suffix_hash, weak_suffixes))
+                suffixes.extend(map(key_hash, weak_suffixes))
                 names.extend(map(hash, weak_keys))
                 name_owners.extend([2 * q + 1] * len(weak_keys))
                 name_firsts.extend([first] * len(weak_keys))
