@@ -220,7 +220,16 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
             listed.upsert(entry)
         WATCHLIST_SIZE.set(len(matcher))
 
-    feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record, load=load)
+    def capture() -> tuple[dict, int]:
+        return {"matcher": matcher.state(), "listed": listed}, len(matcher)
+
+    def restore(state: dict, same_hashes: bool) -> None:
+        matcher.restore(state["matcher"], same_hashes=same_hashes)
+        listed.adopt(state["listed"])
+        WATCHLIST_SIZE.set(len(matcher))
+
+    feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record, load=load,
+                         capture=capture, restore=restore)
 
     def apply_links(record) -> None:
         if (WORKER_HEADER, worker_id) in (record.headers or ()):

@@ -22,6 +22,7 @@ class TopicFollower:
         self.since = since  # None: from the beginning
         self.ready = asyncio.Event()  # set once the topic was read to the end it had at start
         self.applied = 0
+        self.positions: dict[int, int] = {}  # partition -> next offset, of what has been applied
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
@@ -36,26 +37,35 @@ class TopicFollower:
             partitions = [TopicPartition(self.topic, p) for p in ids]
             consumer.assign(partitions)
             await self._seek(consumer, partitions)
+            self.positions = {tp.partition: await consumer.position(tp) for tp in partitions}
             end = await consumer.end_offsets(partitions)
-            pending = {tp for tp in partitions if await consumer.position(tp) < end[tp]}
+            pending = {tp for tp in partitions if self.positions[tp.partition] < end[tp]}
             while True:
                 if not pending and not self.ready.is_set():
                     self.caught_up()
                     log.info("%s loaded: %d records applied", self.topic, self.applied)
                     self.ready.set()
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
-                for records in batches.values():
+                for tp, records in batches.items():
                     for record in records:
                         self.apply(record)
                         self.applied += 1
+                    if records:
+                        self.positions[tp.partition] = records[-1].offset + 1
                     await asyncio.sleep(0)
                 pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
+                if self.ready.is_set():
+                    self.followed(bool(batches))
         finally:
             await consumer.stop()
 
     def caught_up(self) -> None:
         """Called once, when the topic has been read to the end it had at start, before
         ``ready`` is set: a subclass that buffered the history applies the rest of it here."""
+
+    def followed(self, got_records: bool) -> None:
+        """Called after every poll once ready, between records: a subclass's chance to act on
+        a consistent state (``positions`` is exactly what has been applied)."""
 
     async def _seek(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
         if self.since is None:

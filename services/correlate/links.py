@@ -272,6 +272,10 @@ class ListedKeys:
             for key in keys:
                 self._by_key.setdefault(key, set()).add(entry["entry_id"])
 
+    def adopt(self, other: ListedKeys) -> None:
+        """Take the contents of another (a restored snapshot's)."""
+        self._by_key, self._by_entry = other._by_key, other._by_entry
+
     def remove(self, entry_id: str) -> None:
         for key in self._by_entry.pop(entry_id, ()):
             ids = self._by_key[key]

@@ -57,6 +57,21 @@ class TemplateGallery:
     def __len__(self) -> int:
         return len(self._entry_of)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # usearch indexes do not pickle: their serialised bytes do.
+        return {**self.__dict__, "_galleries": {key: bytes(g.save()) for key, g in self._galleries.items()}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        galleries = {}
+        for key, blob in state["_galleries"].items():
+            gallery = Index.restore(bytearray(blob))
+            # The search settings are not part of the saved index.
+            gallery.expansion_add = self._options["expansion_add"]
+            gallery.expansion_search = self._options["expansion_search"]
+            galleries[key] = gallery
+        self._galleries = galleries
+
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self._labels_of
 

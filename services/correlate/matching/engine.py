@@ -234,6 +234,23 @@ class Matcher:
     def get(self, entry_id: str) -> dict[str, Any] | None:
         return self.index.get(entry_id)
 
+    def state(self) -> dict[str, Any]:
+        """The watchlist as loaded (index and gallery), for a snapshot; thresholds are settings
+        and stay out of it."""
+        return {"index": self.index, "gallery": self.gallery}
+
+    def restore(self, state: Mapping[str, Any], *, same_hashes: bool) -> None:
+        """Adopt a snapshot's ``state()``. same_hashes: written by a process whose string hashes
+        equal this one's; else the index's postings are rebuilt."""
+        index, gallery = state["index"], state["gallery"]
+        if not same_hashes:
+            index.rehash()
+        gallery.thresholds = self.gallery.thresholds
+        self.index, self.gallery = index, gallery
+        self._thresholds_by_code = []
+        self._name_key_cache = {}
+        freeze_start_up_objects()
+
     def __len__(self) -> int:
         return len(self.index)
 

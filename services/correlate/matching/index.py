@@ -19,7 +19,8 @@ Postings (key -> slots) live in two places:
 Keys are the identifier keys of ``identifiers.entry_identifier_keys`` and, for persons and
 organisations, the name blocking keys of ``names.blocking_keys``; the index also keeps the
 vocabulary of listed name tokens, with which a query's name keys tolerate a typo. Hashes are Python's string
-hash, so the index lives in one process (it is rebuilt from the compacted watchlist topic);
+hash, so the postings mean something only in a process with the same hash seed (a snapshot
+restored elsewhere is ``rehash``-ed; see ``watchlist_snapshot.py``);
 a hash collision only adds a candidate that scoring then rejects. A name key with a birth-date
 suffix is not spelled out: its hash mixes the two hashes (``suffixed_hashes``), so a query's
 dozens of (name key, suffix) combinations are one vectorised step, not dozens of new strings.
@@ -424,6 +425,21 @@ class WatchlistIndex:
         top = (keys >> self._shift).astype(np.int64)
         counts = np.bincount(top, minlength=1 << bits)
         self._bucket = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def rehash(self) -> None:
+        """Rebuild every posting from the stored entries: for an index unpickled in a process
+        whose string hashes differ (another PYTHONHASHSEED), where the stored key hashes mean
+        nothing. Costs the key step of a load, not the preparation of the entries."""
+        hashes = array("Q")
+        slots = array("I")
+        for slot, record in enumerate(self._records):
+            if record is not None:
+                keys = entry_hashes(entry_keys(self.prepared(slot)))
+                hashes.extend(keys)
+                slots.extend([slot] * len(keys))
+        self._overlay, self._overlay_postings = {}, 0
+        self._keys, self._slots = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+        self._merge(np.frombuffer(hashes, dtype=np.uint64), np.frombuffer(slots, dtype=np.uint32))
 
     def _renumber(self) -> None:
         """Give live entries consecutive slots again (after many removals or replacements)."""

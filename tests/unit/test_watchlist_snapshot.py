@@ -1,0 +1,197 @@
+"""Watchlist snapshots: a restored state matches exactly as the state it was taken from (also in
+a process with another hash seed), and a snapshot that might not be this topic's current state
+is refused with its reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.correlate.links import ListedKeys
+from services.correlate.matching.engine import Matcher
+from services.correlate.matching.synthetic import crossing, make_person, watchlist
+from services.correlate.watchlist_snapshot import SnapshotStore, TopicIdentity, hash_probe
+
+ROOT = Path(__file__).resolve().parents[2]
+IDENTITY = TopicIdentity("cluster-a", "topic-1", (0, 1, 2), 24 * 3600.0)
+FACE = {"modality": "FACE", "algorithm": "synthetic-face", "algorithm_version": "1"}
+
+
+def build(seed: int = 3, n: int = 3000) -> tuple[Matcher, list[dict], list[dict]]:
+    """A matcher loaded in bulk, then changed live (upserts in the overlay, removals, a
+    template), and crossings: a third by listed persons, some carrying listed documents."""
+    rng = random.Random(seed)
+    people: list = []
+    entries = list(watchlist(rng, n, people=people, keep_every=10))
+    vectors = np.random.default_rng(seed).standard_normal((20, 32)).astype(np.float32)
+    persons = [e for e in entries if e["kind"] == "PERSON"]
+    for e, v in zip(persons[:20], vectors):
+        e["biometric_templates"] = [{**FACE, "vector": v.tolist(), "quality": None, "captured_at": None}]
+    matcher = Matcher()
+    matcher.load(entries[: n // 2])
+    for e in entries[n // 2:]:
+        matcher.upsert(e)
+    for e in entries[::17]:
+        matcher.remove(e["entry_id"])
+    documents = [e for e in entries if e["kind"] == "DOCUMENT"]
+    events = []
+    for i in range(300):
+        person = people[i % len(people)] if i % 3 == 0 else make_person(rng, diverse=True)
+        ident = documents[i % len(documents)]["identifiers"][0] if i % 7 == 0 else None
+        events.append(crossing(rng, i, person, document=(ident["value"], ident["country"]) if ident else None))
+    return matcher, entries, events
+
+
+def outcome(matcher: Matcher, events: list[dict]) -> list:
+    found = [[(m.entry_id, m.score, json.dumps(m.explanation, sort_keys=True)) for m in ms]
+             for ms in matcher.match_events("crossing", events)]
+    probes = [matcher.gallery.search({**FACE, "vector": v}) for v in
+              np.random.default_rng(3).standard_normal((20, 32)).astype(np.float32).tolist()]
+    return [found, [[(h.entry_id, h.similarity) for h in hits] for hits in probes], len(matcher)]
+
+
+def written(tmp_path: Path, matcher: Matcher, listed: ListedKeys | None = None) -> SnapshotStore:
+    store = SnapshotStore(tmp_path, "watchlist.entries.v1")
+    state = {"matcher": matcher.state(), "listed": listed or ListedKeys()}
+    store.write(state, store.new_meta(IDENTITY, {0: 10, 1: 20, 2: 30}, len(matcher)))
+    return store
+
+
+def test_restored_state_matches_exactly_as_the_original(tmp_path):
+    matcher, entries, events = build()
+    listed = ListedKeys()
+    for e in entries:
+        listed.upsert(e)
+    before = outcome(matcher, events)
+    assert sum(map(len, before[0])) > 50 and any(before[1])  # the comparison has matches to lose
+    store = written(tmp_path, matcher, listed)
+    meta, why = store.usable_meta(IDENTITY)
+    assert meta is not None, why
+    assert meta.offsets == {0: 10, 1: 20, 2: 30} and meta.entries == len(matcher)
+    state = store.read_state(meta)
+    fresh = Matcher()
+    fresh.restore(state["matcher"], same_hashes=meta.hash_probe == hash_probe())
+    assert outcome(fresh, events) == before
+    restored_listed = ListedKeys()
+    restored_listed.adopt(state["listed"])
+    assert len(restored_listed) == len(listed)
+    # Still a live watchlist: the next change applies to the restored state.
+    victim = next(m for ms in matcher.match_events("crossing", events) for m in ms)
+    fresh.remove(victim.entry_id)
+    assert victim.entry_id not in {m.entry_id for ms in fresh.match_events("crossing", events) for m in ms}
+
+
+def test_rebuilding_postings_gives_the_same_matches(tmp_path):
+    matcher, _, events = build(seed=5)
+    before = outcome(matcher, events)
+    matcher.index.rehash()
+    assert outcome(matcher, events) == before
+
+
+READER = """
+import json, sys
+from services.correlate.matching.engine import Matcher
+from services.correlate.watchlist_snapshot import SnapshotStore, hash_probe
+from tests.unit.test_watchlist_snapshot import IDENTITY, build, outcome
+store = SnapshotStore(sys.argv[1], "watchlist.entries.v1")
+if sys.argv[2] == "write":
+    matcher, _, events = build(seed=7)
+    store.write({"matcher": matcher.state()}, store.new_meta(IDENTITY, {0: 1}, len(matcher)))
+    restored_hashes = None
+else:
+    meta, why = store.usable_meta(IDENTITY)
+    assert meta is not None, why
+    matcher = Matcher()
+    restored_hashes = meta.hash_probe == hash_probe()
+    matcher.restore(store.read_state(meta)["matcher"], same_hashes=restored_hashes)
+    events = build(seed=7)[2]
+print(json.dumps({"same_hashes": restored_hashes, "outcome": outcome(matcher, events)}))
+"""
+
+
+def run_with_seed(seed: int, *args: str) -> dict:
+    env = dict(os.environ, PYTHONHASHSEED=str(seed), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", READER, *args], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_process_with_another_hash_seed_rebuilds_the_postings(tmp_path):
+    original = run_with_seed(1, str(tmp_path), "write")
+    same = run_with_seed(1, str(tmp_path), "read")
+    other = run_with_seed(2, str(tmp_path), "read")
+    assert same["same_hashes"] is True and other["same_hashes"] is False
+    assert same["outcome"] == original["outcome"]
+    assert other["outcome"] == original["outcome"]
+
+
+def test_snapshot_written_by_a_forked_child(tmp_path):
+    matcher, _, events = build(seed=9, n=1000)
+    store = SnapshotStore(tmp_path, "watchlist.entries.v1")
+    meta = store.new_meta(IDENTITY, {0: 5}, len(matcher))
+    pid = store.write_in_background({"matcher": matcher.state()}, meta)
+    assert pid is not None
+    matcher.remove(next(iter(matcher.index.entry_ids())))  # the parent goes on; the child keeps its image
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.state_id() == meta.state_id
+    fresh = Matcher()
+    fresh.restore(store.read_state(meta)["matcher"], same_hashes=True)
+    assert len(fresh) == len(matcher) + 1
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda i: i._replace(cluster_id="cluster-b"), "another cluster"),
+    (lambda i: i._replace(topic_id="topic-2"), "earlier topic"),
+    (lambda i: i._replace(topic_id=None), "topic id is unknown"),
+    (lambda i: i._replace(partitions=(0, 1)), "partitions"),
+    (lambda i: i._replace(delete_retention_s=None), "retention is unknown"),
+    (lambda i: i._replace(delete_retention_s=1800.0), "tombstones may have been compacted"),
+])
+def test_snapshot_of_another_topic_or_too_old_is_refused(tmp_path, change, reason):
+    matcher, _, _ = build(seed=4, n=200)
+    store = written(tmp_path, matcher)
+    assert store.usable_meta(IDENTITY)[0] is not None
+    meta, why = store.usable_meta(change(IDENTITY))
+    assert meta is None and reason in why
+
+
+def test_snapshot_refused_when_old_code_or_unconfirmed_for_a_day(tmp_path):
+    store = written(tmp_path, build(seed=4, n=200)[0])
+    meta, _ = store.usable_meta(IDENTITY)
+    assert store.usable_meta(IDENTITY, now=time.time() + 22 * 3600)[0] is not None
+    assert store.usable_meta(IDENTITY, now=time.time() + 23.5 * 3600)[0] is None
+    store.write_meta(dataclasses.replace(meta, confirmed_at=time.time() + 20 * 3600))  # confirmed later
+    assert store.usable_meta(IDENTITY, now=time.time() + 23.5 * 3600)[0] is not None
+    store.write_meta(dataclasses.replace(meta, code="0" * 64))
+    assert "other matching code" in store.usable_meta(IDENTITY)[1]
+
+
+def test_state_file_of_another_snapshot_is_not_read(tmp_path):
+    matcher, _, _ = build(seed=4, n=200)
+    store = written(tmp_path, matcher)
+    first, _ = store.usable_meta(IDENTITY)
+    # A crash between the two renames of a newer snapshot: the meta still names the old state.
+    store.write({"matcher": matcher.state()}, store.new_meta(IDENTITY, {0: 99}, len(matcher)))
+    with pytest.raises(ValueError, match="does not belong"):
+        store.read_state(first)
+    assert store.usable_meta(IDENTITY)[0].offsets == {0: 99}
+
+
+def test_missing_or_corrupt_meta_is_a_reason_not_a_crash(tmp_path):
+    store = SnapshotStore(tmp_path, "watchlist.entries.v1")
+    assert store.usable_meta(IDENTITY) == (None, "no snapshot")
+    store.meta_path.write_text("{not json")
+    assert "unreadable meta" in store.usable_meta(IDENTITY)[1]
+    store.meta_path.write_text(json.dumps({"format": 1, "offsets": {}}))
+    assert "malformed meta" in store.usable_meta(IDENTITY)[1]
