@@ -44,6 +44,7 @@ from services.correlate.rules import RULES, rule_alert
 from services.correlate.rules.routing import RuleInputBatcher, split_state_key, state_keys
 from services.correlate.rules.seizure_reappearance import SeizedKeys, SeizureReappearance
 from services.correlate.watchlist_feed import WatchlistFeed
+from services.correlate.watchlist_snapshot import run_with_installation_hash_seed
 
 log = logging.getLogger("borderhub.correlate")
 
@@ -429,6 +430,8 @@ def run(settings: Settings) -> None:
     from faust.worker import Worker
 
     from services.correlate.matching.names import load_name_tables
+    if settings.correlate_snapshot_interval > 0:
+        run_with_installation_hash_seed(settings.state_dir)  # snapshots' postings stay valid
     start_http_server(settings.correlate_metrics_port, addr=settings.correlate_metrics_host)
     load_name_tables()  # before the watchlist (frozen with it), not on the first event that needs it
     app = create_app(settings)

@@ -14,6 +14,9 @@ worker and with one per core, next to the workers' CPU time per event (steadier 
 a shared machine). Baselines on the same records in the same run: a raw aiokafka consumer, and a
 faust agent that only acknowledges them (faust's own per-record cost: why the workers' event
 topics are consumed in batches outside faust's agents, see ``pipeline.py``).
+
+The runs share one watchlist snapshot directory and hash seed: the first run's workers load the
+watchlist from the topic and write a snapshot, the next run's restore it (``watchlist_from``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
@@ -231,23 +236,30 @@ async def raw_consume_rate(settings: Settings, start: dict[TopicPartition, int],
 class _Workers:
     """Correlation worker processes of one bench consumer group."""
 
-    def __init__(self, settings: Settings, group: str, count: int, state_dir: Path, watchlist_topic: str):
+    def __init__(self, settings: Settings, group: str, count: int, state_dir: Path, watchlist_topic: str,
+                 snapshots: tuple[Path, str]):
         self.ports = [_free_port() for _ in range(count)]
         self.logs = []
         self.log_paths = [state_dir / f"worker-{i}.log" for i in range(count)]
         self.procs = []
+        self.load_sources: list[str] = []
         for i, port in enumerate(self.ports):
             env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
                        BORDERHUB_ES_URL=settings.es_url, BORDERHUB_CORRELATE_APP_ID=group,
                        BORDERHUB_CORRELATE_METRICS_PORT=str(port), BORDERHUB_CORRELATE_RETRO_HUNT_DAYS="0",
                        BORDERHUB_CORRELATE_WATCHLIST_TOPIC=watchlist_topic,
-                       BORDERHUB_STATE_DIR=str(state_dir / f"worker-{i}"))
+                       BORDERHUB_STATE_DIR=str(state_dir / f"worker-{i}"),
+                       # One snapshot directory and hash seed for the suite: the first run loads the
+                       # watchlist from the topic and writes the snapshot the next run restores.
+                       BORDERHUB_CORRELATE_SNAPSHOT_DIR=str(snapshots[0]), PYTHONHASHSEED=snapshots[1],
+                       BORDERHUB_CORRELATE_SNAPSHOT_INTERVAL="900")
             log = open(self.log_paths[i], "wb")
             self.logs.append(log)
             self.procs.append(subprocess.Popen([sys.executable, "-m", "borderhub", "correlate"], env=env,
                                                stdout=log, stderr=subprocess.STDOUT))
 
     def ready(self) -> bool:
+        sources = []
         for port, proc, log_path in zip(self.ports, self.procs, self.log_paths):
             if proc.poll() is not None:  # its log lives in a temporary directory: show its end now
                 raise RuntimeError(f"a bench worker exited ({proc.returncode}):\n{tail(log_path, 15)}")
@@ -255,8 +267,13 @@ class _Workers:
                 body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
             except OSError:
                 return False
-            if "borderhub_correlate_ready 1.0" not in body:
+            # Ready, and done with the snapshot (written, or confirmed when restored): a child
+            # still pickling would share the cores with the measured run.
+            if "borderhub_correlate_ready 1.0" not in body or not re.search(
+                    r'^borderhub_correlate_watchlist_snapshots_total\{outcome="(written|confirmed)"\} [1-9]', body, re.M):
                 return False
+            sources += re.findall(r'^borderhub_correlate_watchlist_load_seconds\{source="(\w+)"\}', body, re.M)
+        self.load_sources = sources
         return True
 
     def stop(self) -> None:
@@ -287,14 +304,15 @@ def _delete_group_topics(settings: Settings, group: str) -> None:
 
 
 def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], workers: int, progress: Progress,
-                task, watchlist_topic: str) -> tuple[dict, dict[TopicPartition, int]]:
+                task, watchlist_topic: str, snapshots: tuple[Path, str]) -> tuple[dict, dict[TopicPartition, int]]:
     """Records/s of ``workers`` processes of a new group correlating ``values`` end to end, after
-    ``warm_up``; and where the measured records started."""
+    ``warm_up``; and where the measured records started. snapshots: the watchlist snapshot
+    directory and hash seed the workers share."""
     group = f"bench-stream-{workers}w-{int(time.time())}"
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
         start = _end_offsets(settings)
         _commit_group(settings, group, start)
-        pool = _Workers(settings, group, workers, Path(tmp), watchlist_topic)
+        pool = _Workers(settings, group, workers, Path(tmp), watchlist_topic, snapshots)
         try:
             progress.update(task, description=f"{workers} worker(s): loading the watchlist")
             loading = time.monotonic()
@@ -325,7 +343,8 @@ def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], w
     return {"workers": workers, "seconds": round(elapsed, 1), "events_per_s": round(len(values) / elapsed),
             "worker_cpu_us_per_event": round(cpu / len(values) * 1e6),
             "events_per_worker_cpu_s": round(len(values) / max(cpu, 1e-9)),
-            "watchlist_load_s": round(ready_s), "worker_rss_mb": round(rss)}, measured
+            "watchlist_load_s": round(ready_s), "watchlist_from": "/".join(sorted(set(pool.load_sources))),
+            "worker_rss_mb": round(rss)}, measured
 
 
 def faust_noop_worker(bootstrap: str, group: str, count: int, out: str, batch: int, datadir: str) -> None:
@@ -389,9 +408,14 @@ def bench_stream(settings: Settings, n_events: int = 20_000, n_entries: int = 1_
             watchlist_topic = settings.correlate_watchlist_topic
         warm_up, values = values[:WARM_UP], values[WARM_UP:]
         results["events"], results["rejected_by_checks"] = len(values), rejected
-        for workers in sorted({1, cores}):
-            results[f"workers_{workers}"], start = stream_rate(settings, warm_up, values, workers, progress, task,
-                                                               watchlist_topic)
+        snapshots = tempfile.TemporaryDirectory(prefix="bench-snapshots-")
+        seed = str(random.randrange(1, 2**32))
+        try:
+            for workers in sorted({1, cores}):
+                results[f"workers_{workers}"], start = stream_rate(settings, warm_up, values, workers, progress,
+                                                                   task, watchlist_topic, (Path(snapshots.name), seed))
+        finally:
+            snapshots.cleanup()
         progress.update(task, description="raw consumer baseline")  # the records of the last run
         results["raw_consumer_msgs_per_s"] = round(asyncio.run(raw_consume_rate(settings, start, len(values))))
         progress.update(task, description="faust agent that only acknowledges (baseline)")

@@ -116,6 +116,7 @@ class WatchlistFeed(TopicFollower):
         except Exception as exc:  # snapshots are an optimisation: the topic is the truth
             log.warning("watchlist snapshots off: cannot describe %s: %s", self.topic, exc)
             return None
+        self.snapshots.remove_leftovers()
         meta, why = self.snapshots.usable_meta(self._identity)
         if meta is None:
             log.info("watchlist snapshot not used: %s", why)
@@ -151,7 +152,10 @@ class WatchlistFeed(TopicFollower):
         identity = self._identity
         if self._writer is not None or identity is None or not identity.topic_id:
             return
-        if self._meta is not None and self.applied == self._applied_at_meta and self._meta.offsets == self.positions:
+        # Unchanged since our snapshot, and still ours on disk (workers may share the directory):
+        # confirm it; else write one.
+        if self._meta is not None and self.applied == self._applied_at_meta and \
+                self._meta.offsets == self.positions and self.snapshots.state_id() == self._meta.state_id:
             self._meta = dataclasses.replace(self._meta, confirmed_at=time.time())
             self.snapshots.write_meta(self._meta)
             SNAPSHOTS.labels("confirmed").inc()

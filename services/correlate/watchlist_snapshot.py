@@ -86,6 +86,40 @@ def hash_probe() -> int:
     return hash(_HASH_PROBE)
 
 
+def installation_hash_seed(state_dir: Path) -> str:
+    """This installation's string-hash seed, made at random on first use and kept in the
+    state directory (readable by its owner only). Workers run with it, so a snapshot's
+    postings stay valid across restarts, and hashes stay unpredictable to whoever sends names
+    (the point of Python's random seed: no crafted collisions)."""
+    path = Path(state_dir) / "correlate-hash-seed"
+    try:
+        return str(int(path.read_text().strip()))
+    except (FileNotFoundError, ValueError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seed = str(int.from_bytes(os.urandom(4), "big") % 4_294_967_295 + 1)  # PYTHONHASHSEED: 1..2**32-1
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(seed)
+        try:
+            os.link(tmp, path)  # two workers starting together: the first one's seed wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return str(int(path.read_text().strip()))
+
+
+def run_with_installation_hash_seed(state_dir: Path) -> None:
+    """Re-execute this process with the installation's hash seed, unless it runs with a fixed
+    seed already (the installation's, or one the operator chose). Call it first thing:
+    everything before it runs twice."""
+    if os.environ.get("PYTHONHASHSEED", "random") != "random":
+        return
+    seed = installation_hash_seed(state_dir)
+    os.execve(sys.executable, sys.orig_argv, {**os.environ, "PYTHONHASHSEED": seed})
+
+
 def code_fingerprint() -> str:
     """Digest of the code and library versions that shape the watchlist state."""
     root = Path(__file__).resolve().parents[2]
@@ -118,7 +152,8 @@ def describe_topic(bootstrap: str, topic: str) -> TopicIdentity:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
     try:
         found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
-                                                       configs=["delete.retention.ms"])])
+                                                       configs=["delete.retention.ms"])],
+                                       config_filter="all")  # the default counts too
         value = found.get("topic", {}).get(topic, {}).get("delete.retention.ms", {}).get("value")
     except Exception as exc:  # no retention known: no snapshot is trusted
         log.warning("cannot read delete.retention.ms of %s: %s", topic, exc)
@@ -126,6 +161,16 @@ def describe_topic(bootstrap: str, topic: str) -> TopicIdentity:
     finally:
         admin.close()
     return TopicIdentity(*identity, None if value is None else int(value) / 1000)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class SnapshotStore:
@@ -195,6 +240,13 @@ class SnapshotStore:
             return pickle.load(f)
 
     # ------------------------------------------------------------------ writing
+
+    def remove_leftovers(self) -> None:
+        """Temporary files of writers that died mid-write (a killed worker's child)."""
+        for path in self.directory.glob(f"{self.topic}.*.tmp"):
+            pid = path.suffixes[-2].lstrip(".") if len(path.suffixes) >= 2 else ""
+            if pid.isdigit() and not _running(int(pid)):
+                path.unlink(missing_ok=True)
 
     def new_meta(self, identity: TopicIdentity, offsets: dict[int, int], entries: int) -> SnapshotMeta:
         now = time.time()

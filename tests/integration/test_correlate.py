@@ -369,6 +369,46 @@ def test_killed_worker_loses_and_duplicates_nothing(worker, publish, settings, c
         by_id.setdefault(a["alert_id"], set()).add((a["event_id"], a["entry_id"], a["score"], a["severity"]))
     assert all(len(versions) == 1 for versions in by_id.values())
 
+def test_restarted_worker_restores_its_snapshot_and_applies_what_changed_meanwhile(worker, publish, settings, codec,
+                                                                                    catalog, tmp_path):
+    gone = entry(f"p-{RUN}-snapgone", [f"Marek Zielinski{RUN}"], birth_dates=["1966-06-16"])
+    added = entry(f"p-{RUN}-snapadded", [f"Ines Carvalho{RUN}"], birth_dates=["1990-09-19"])
+    publish("watchlist", gone, gone["entry_id"].encode())
+    worker.stop()  # alone in the test, as in the kill test: every alert seen comes from `restarted`
+    restarted = Worker(settings, tmp_path, f"borderhub-correlate-snapshot-{RUN}")
+    restarted.skip_history(settings)
+    restarted.start()
+    try:
+        restarted.wait_ready()
+        assert wait_for_metric(restarted, "borderhub_correlate_watchlist_snapshots_total", 1, timeout=60,
+                               outcome="written") >= 1
+        assert restarted.metric("borderhub_correlate_watchlist_load_seconds", source="topic") > 0
+        restarted.stop()
+        # While it is down: one listing deleted, one added.
+        publish("watchlist", None, gone["entry_id"].encode())
+        publish("watchlist", added, added["entry_id"].encode())
+        restarted.start()
+        restarted.wait_ready()
+        assert restarted.metric("borderhub_correlate_watchlist_load_seconds", source="snapshot") > 0
+        log = restarted.log.read_text()
+        assert "watchlist restored from snapshot" in log
+        assert "postings rebuilt" not in log  # the installation's hash seed held across the restart
+        of_gone = crossing(catalog, "Marek", f"Zielinski{RUN}", "1966-06-16")
+        of_added = crossing(catalog, "Ines", f"Carvalho{RUN}", "1990-09-19")
+        of_petrov = crossing(catalog, "Viktor", "Petrov", "1971-03-02", "RU")  # listed before the snapshot
+        for event in (of_gone, of_added, of_petrov):
+            publish("crossings", event, b"snapshot")  # one partition: in order
+        found = alerts_for(settings, codec, {e["event_id"] for e in (of_gone, of_added, of_petrov)}, expect=2,
+                           timeout=60)
+    finally:
+        restarted.stop()
+        publish("watchlist", None, added["entry_id"].encode())
+        worker.start()
+        worker.wait_ready()
+    assert sorted((a["event_id"], a["entry_id"]) for a in found if a["alert_type"] == "WATCHLIST_MATCH") == sorted(
+        [(of_added["event_id"], added["entry_id"]), (of_petrov["event_id"], f"p-{RUN}-petrov")])
+
+
 def test_a_flood_of_dead_letters_stops_the_worker(settings, publish, tmp_path):
     flood = Worker(settings, tmp_path, f"borderhub-correlate-flood-{RUN}", BORDERHUB_CORRELATE_FLOOD_WINDOW="50",
                    BORDERHUB_CORRELATE_FLOOD_MIN="20", BORDERHUB_CORRELATE_FLOOD_RATIO="0.5")

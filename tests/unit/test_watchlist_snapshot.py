@@ -195,3 +195,77 @@ def test_missing_or_corrupt_meta_is_a_reason_not_a_crash(tmp_path):
     assert "unreadable meta" in store.usable_meta(IDENTITY)[1]
     store.meta_path.write_text(json.dumps({"format": 1, "offsets": {}}))
     assert "malformed meta" in store.usable_meta(IDENTITY)[1]
+
+
+def test_workers_rerun_with_the_installation_hash_seed(tmp_path):
+    code = ("import os, sys; from services.correlate.watchlist_snapshot import run_with_installation_hash_seed; "
+            "run_with_installation_hash_seed(sys.argv[1]); print(os.environ['PYTHONHASHSEED'], hash('some name'))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def start() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    first, second = start(), start()
+    seed_file = tmp_path / "correlate-hash-seed"
+    assert first == second and first[0] == seed_file.read_text()
+    assert seed_file.stat().st_mode & 0o077 == 0  # the seed is a secret of the installation
+    seed_file.write_text("12345")  # another installation: other hashes
+    assert start()[1] != first[1]
+
+
+def test_leftovers_of_dead_writers_are_removed(tmp_path):
+    store = written(tmp_path, build(seed=4, n=100)[0])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = tmp_path / f"watchlist.entries.v1.state.{dead.stdout.strip()}.tmp"
+    mine = tmp_path / f"watchlist.entries.v1.state.{os.getpid()}.tmp"  # a writer still at work
+    leftover.write_bytes(b"half a pickle")
+    mine.write_bytes(b"half a pickle")
+    store.remove_leftovers()
+    assert not leftover.exists() and mine.exists() and store.state_path.exists()
+
+
+def test_feed_writes_then_confirms_then_writes_again_when_entries_change(tmp_path):
+    from borderhub.avro import AvroCodec, SchemaCatalog
+    from borderhub.settings import Settings
+    from services.correlate.watchlist_feed import WatchlistFeed
+
+    settings = Settings(state_dir=tmp_path, correlate_snapshot_interval=0.01)
+    state = {"entries": ["a", "b"]}
+    feed = WatchlistFeed(settings, AvroCodec(SchemaCatalog(settings.schemas_dir)), upsert=lambda e: None,
+                         remove=lambda i: None, load=lambda es: None,
+                         capture=lambda: (state, len(state["entries"])), restore=lambda s, same: None)
+    feed._identity = IDENTITY
+    feed.positions = {0: 4, 1: 0, 2: 7}
+    feed.caught_up()  # the first snapshot, by a child
+    feed._reap_writer(block=True)
+    store = feed.snapshots
+    first, _ = store.usable_meta(IDENTITY)
+    assert first.offsets == {0: 4, 1: 0, 2: 7} and store.read_state(first) == state
+
+    time.sleep(0.02)
+    feed.followed(got_records=False)  # nothing applied since: only confirmed
+    confirmed, _ = store.usable_meta(IDENTITY)
+    assert confirmed.state_id == first.state_id and confirmed.confirmed_at > first.confirmed_at
+
+    state["entries"].append("c")  # a record applied: a new snapshot at the new offsets
+    feed.applied += 1
+    feed.positions[1] = 1
+    time.sleep(0.02)
+    feed.followed(got_records=True)
+    feed._reap_writer(block=True)
+    second, _ = store.usable_meta(IDENTITY)
+    assert second.state_id != first.state_id and second.offsets[1] == 1 and second.entries == 3
+    assert store.read_state(second) == {"entries": ["a", "b", "c"]}
+
+    # Another worker sharing the directory wrote its own: ours is not confirmed over it, it is
+    # written again.
+    store.write({"entries": []}, store.new_meta(IDENTITY, {0: 1}, 0))
+    time.sleep(0.02)
+    feed.followed(got_records=False)
+    feed._reap_writer(block=True)
+    third, _ = store.usable_meta(IDENTITY)
+    assert third.offsets == second.offsets and store.read_state(third) == {"entries": ["a", "b", "c"]}
