@@ -37,14 +37,14 @@ from borderhub.settings import Settings
 from borderhub.topics import ALERTS, DEADLETTER, EVENT_TOPICS, LINKS, SEIZURES
 from services.correlate import outputs
 from services.correlate import retro_hunt as hunting
-from services.correlate.follower import TopicFollower
+from services.correlate.follower import TopicFollower, snapshot_policy
 from services.correlate.links import LinkGraph, ListedKeys, edges_of, link_set, network_alert
 from services.correlate.pipeline import BatchConsumer, Outbox
 from services.correlate.rules import RULES, rule_alert
 from services.correlate.rules.routing import RuleInputBatcher, split_state_key, state_keys
 from services.correlate.rules.seizure_reappearance import SeizedKeys, SeizureReappearance
 from services.correlate.watchlist_feed import WatchlistFeed
-from services.correlate.watchlist_snapshot import run_with_installation_hash_seed
+from services.correlate.snapshots import run_with_installation_hash_seed, tombstone_safe_age
 
 log = logging.getLogger("borderhub.correlate")
 
@@ -230,7 +230,8 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         WATCHLIST_SIZE.set(len(matcher))
 
     feed = WatchlistFeed(settings, codec, upsert, remove, on_bad_watchlist_record, load=load,
-                         capture=capture, restore=restore)
+                         snapshots=snapshot_policy(settings, settings.correlate_watchlist_topic, capture, restore,
+                                                   max_age=tombstone_safe_age))
 
     def apply_links(record) -> None:
         if (WORKER_HEADER, worker_id) in (record.headers or ()):
@@ -242,8 +243,13 @@ def create_app(settings: Settings, matcher=None) -> faust.App:
         graph.add_edges([(e["source"], e["target"]) for e in linkset["edges"]], linkset["occurred_at"])
 
     # Every worker's graph holds the whole recent network (events are partitioned by traveller).
+    # A snapshot of the graph spares a restart reading every link record of those days again; one
+    # older than those days would hold links a graph built afresh no longer has.
+    link_snapshots = snapshot_policy(settings, LINKS, capture=lambda: (graph, len(graph)),
+                                     restore=lambda restored, _same_hashes: graph.adopt(restored),
+                                     max_age=lambda _identity: settings.correlate_link_days * 86400.0)
     links_feed = TopicFollower(settings, LINKS, apply_links, since=lambda: dt.datetime.now(dt.timezone.utc)
-                               - dt.timedelta(days=settings.correlate_link_days))
+                               - dt.timedelta(days=settings.correlate_link_days), snapshots=link_snapshots)
     reappearance = rules[SeizureReappearance.name]
     seized = SeizedKeys(reappearance)
 

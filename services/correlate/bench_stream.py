@@ -15,8 +15,9 @@ a shared machine). Baselines on the same records in the same run: a raw aiokafka
 faust agent that only acknowledges them (faust's own per-record cost: why the workers' event
 topics are consumed in batches outside faust's agents, see ``pipeline.py``).
 
-The runs share one watchlist snapshot directory and hash seed: the first run's workers load the
-watchlist from the topic and write a snapshot, the next run's restore it (``watchlist_from``).
+The runs share one snapshot directory and hash seed: the first run's workers load the watchlist
+(and link graph) from the topics and write snapshots, the next run's restore them
+(``watchlist_from``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from borderhub.avro import AvroCodec, SchemaCatalog, from_json
 from borderhub.domain.events import CHECKS
 from borderhub.settings import Settings
 from borderhub.stack.components import tail
-from borderhub.topics import CROSSINGS
+from borderhub.topics import CROSSINGS, LINKS
 from services.correlate.app import VALIDATED_HEADER, rules_app_id
 
 console = Console(stderr=True)
@@ -242,7 +243,8 @@ class _Workers:
         self.logs = []
         self.log_paths = [state_dir / f"worker-{i}.log" for i in range(count)]
         self.procs = []
-        self.load_sources: list[str] = []
+        self.load_sources: list[str] = []  # where the workers' watchlists came from
+        self.watchlist_topic = watchlist_topic
         for i, port in enumerate(self.ports):
             env = dict(os.environ, BORDERHUB_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
                        BORDERHUB_ES_URL=settings.es_url, BORDERHUB_CORRELATE_APP_ID=group,
@@ -267,12 +269,14 @@ class _Workers:
                 body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
             except OSError:
                 return False
-            # Ready, and done with the snapshot (written, or confirmed when restored): a child
+            # Ready, and done with the snapshots (written, or confirmed when restored): a child
             # still pickling would share the cores with the measured run.
-            if "borderhub_correlate_ready 1.0" not in body or not re.search(
-                    r'^borderhub_correlate_watchlist_snapshots_total\{outcome="(written|confirmed)"\} [1-9]', body, re.M):
+            done = set(re.findall(r'^borderhub_correlate_snapshots_total\{topic="([^"]+)",outcome="(?:written|confirmed)"\} '
+                                  r'[1-9]', body, re.M))
+            if "borderhub_correlate_ready 1.0" not in body or not {self.watchlist_topic, LINKS} <= done:
                 return False
-            sources += re.findall(r'^borderhub_correlate_watchlist_load_seconds\{source="(\w+)"\}', body, re.M)
+            sources += re.findall(rf'^borderhub_correlate_load_seconds\{{topic="{re.escape(self.watchlist_topic)}",'
+                                  r'source="(\w+)"\}', body, re.M)
         self.load_sources = sources
         return True
 

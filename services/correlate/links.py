@@ -91,6 +91,12 @@ class LinkGraph:
     def __contains__(self, key: object) -> bool:
         return key in self._adj
 
+    def adopt(self, other: LinkGraph) -> None:
+        """Take the edges of another (a restored snapshot's); this graph's bounds stay."""
+        self._adj = other._adj
+        while len(self._adj) > self.max_nodes:
+            self._drop(next(iter(self._adj)))
+
     def neighbours(self, key: str) -> dict[str, int]:
         """Neighbour -> when the edge was last seen (epoch ms), oldest first."""
         return dict(self._adj.get(key, {}))

@@ -16,7 +16,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from borderhub.avro import AvroCodec, from_json
-from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, SEIZURES, WATCHLIST
+from borderhub.topics import ALERTS, BIOMETRICS, CROSSINGS, DEADLETTER, LINKS, SEIZURES, WATCHLIST
 from services.correlate.outputs import alert_id
 from tests.conftest import ServiceProcess, _free_port
 from tests.integration.kafka_tail import KafkaTail, commit_group_at_log_end
@@ -380,19 +380,21 @@ def test_restarted_worker_restores_its_snapshot_and_applies_what_changed_meanwhi
     restarted.start()
     try:
         restarted.wait_ready()
-        assert wait_for_metric(restarted, "borderhub_correlate_watchlist_snapshots_total", 1, timeout=60,
-                               outcome="written") >= 1
-        assert restarted.metric("borderhub_correlate_watchlist_load_seconds", source="topic") > 0
+        for topic in (WATCHLIST, LINKS):
+            assert wait_for_metric(restarted, "borderhub_correlate_snapshots_total", 1, timeout=60, topic=topic,
+                                   outcome="written") >= 1
+        assert restarted.metric("borderhub_correlate_load_seconds", topic=WATCHLIST, source="topic") > 0
         restarted.stop()
         # While it is down: one listing deleted, one added.
         publish("watchlist", None, gone["entry_id"].encode())
         publish("watchlist", added, added["entry_id"].encode())
         restarted.start()
         restarted.wait_ready()
-        assert restarted.metric("borderhub_correlate_watchlist_load_seconds", source="snapshot") > 0
+        for topic in (WATCHLIST, LINKS):
+            assert restarted.metric("borderhub_correlate_load_seconds", topic=topic, source="snapshot") > 0
         log = restarted.log.read_text()
-        assert "watchlist restored from snapshot" in log
-        assert "postings rebuilt" not in log  # the installation's hash seed held across the restart
+        assert f"{WATCHLIST}: restored from snapshot" in log and f"{LINKS}: restored from snapshot" in log
+        assert "structures rebuilt" not in log  # the installation's hash seed held across the restart
         of_gone = crossing(catalog, "Marek", f"Zielinski{RUN}", "1966-06-16")
         of_added = crossing(catalog, "Ines", f"Carvalho{RUN}", "1990-09-19")
         of_petrov = crossing(catalog, "Viktor", "Petrov", "1971-03-02", "RU")  # listed before the snapshot

@@ -20,7 +20,7 @@ Keys are the identifier keys of ``identifiers.entry_identifier_keys`` and, for p
 organisations, the name blocking keys of ``names.blocking_keys``; the index also keeps the
 vocabulary of listed name tokens, with which a query's name keys tolerate a typo. Hashes are Python's string
 hash, so the postings mean something only in a process with the same hash seed (a snapshot
-restored elsewhere is ``rehash``-ed; see ``watchlist_snapshot.py``);
+restored elsewhere is ``rehash``-ed; see ``services/correlate/snapshots.py``);
 a hash collision only adds a candidate that scoring then rejects. A name key with a birth-date
 suffix is not spelled out: its hash mixes the two hashes (``suffixed_hashes``), so a query's
 dozens of (name key, suffix) combinations are one vectorised step, not dozens of new strings.

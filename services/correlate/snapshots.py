@@ -1,18 +1,20 @@
-"""Watchlist snapshots: a worker restarts in seconds, not in the minutes it takes to read and
-index a million entries from the watchlist topic again.
+"""Snapshots of what a worker builds from a followed topic: a worker restarts in seconds, not
+in the minutes it takes to read and index a million watchlist entries (or a month of link
+records) again.
 
-A snapshot is the worker's watchlist state (index, biometric gallery, listed graph keys),
-pickled, with the topic offsets it reflects. On start the worker restores it and reads the
-topic from those offsets on, so what changed meanwhile (adds, changes, tombstones) still
-applies. A snapshot is used only when it is certainly the state of *this* topic:
+A snapshot is the state (the watchlist: index, biometric gallery, listed graph keys; the link
+graph), pickled, with the topic offsets it reflects. On start the worker restores it and
+reads the topic from those offsets on, so what changed meanwhile (adds, changes, tombstones,
+new links) still applies. A snapshot is used only when it is certainly the state of *this*
+topic:
 
 * the same Kafka cluster id and topic id (a topic deleted and created again has a new id);
 * written by the same matching code and libraries (``code_fingerprint``): a new release
   rebuilds from the topic, since its keys or prepared entries may differ;
-* offsets within each partition's current range;
-* confirmed current more recently than the topic's ``delete.retention.ms`` (minus a margin):
-  compaction may drop a tombstone after that long, and a restored entry whose tombstone is
-  gone would never be deleted.
+* offsets within each partition's current range (the follower checks);
+* confirmed current within the topic's safe age (``max_age_s``): for the compacted watchlist
+  its ``delete.retention.ms`` less a margin, since compaction may drop a tombstone after that
+  long, and a restored entry whose tombstone is gone would never be deleted.
 
 Two files per topic: ``<topic>.state`` (a JSON header line, then the pickle) and
 ``<topic>.meta.json`` (what the checks above read without loading the state; rewritten alone
@@ -48,7 +50,7 @@ RETENTION_MARGIN_S = 3600.0  # a snapshot expires this long before tombstones ma
 _LIBRARIES = ("rigour", "normality", "numpy", "usearch", "rapidfuzz", "jellyfish", "phonenumbers",
               "python-stdnum", "pycountry", "fastavro")
 _CODE_ROOTS = ("services/correlate/matching", "borderhub/domain")
-_CODE_FILES = ("services/correlate/links.py", "services/correlate/watchlist_snapshot.py")
+_CODE_FILES = ("services/correlate/links.py", "services/correlate/snapshots.py")
 _HASH_PROBE = "borderhub watchlist hash probe"
 
 
@@ -80,6 +82,13 @@ class SnapshotMeta:
         fields = {k: v for k, v in doc.items() if k != "format"}
         fields["offsets"] = {int(p): int(o) for p, o in doc["offsets"].items()}
         return cls(**fields)
+
+
+def tombstone_safe_age(identity: TopicIdentity) -> float | None:
+    """Safe age of a compacted topic's snapshot: tombstones are kept delete.retention.ms."""
+    if identity.delete_retention_s is None:
+        return None
+    return identity.delete_retention_s - RETENTION_MARGIN_S
 
 
 def hash_probe() -> int:
@@ -191,8 +200,10 @@ class SnapshotStore:
 
     # ------------------------------------------------------------------ reading
 
-    def usable_meta(self, identity: TopicIdentity, now: float | None = None) -> tuple[SnapshotMeta | None, str]:
-        """The snapshot's meta when the snapshot may be restored for this topic, else (None, why)."""
+    def usable_meta(self, identity: TopicIdentity, max_age_s: float | None,
+                    now: float | None = None) -> tuple[SnapshotMeta | None, str]:
+        """The snapshot's meta when the snapshot may be restored for this topic, else (None, why).
+        max_age_s: how long after its last confirmation a snapshot stays safe (None: unknown)."""
         try:
             doc = json.loads(self.meta_path.read_text())
         except FileNotFoundError:
@@ -214,11 +225,11 @@ class SnapshotStore:
             return None, "another cluster or an earlier topic of the same name"
         if meta.code != self.code:
             return None, "written by other matching code or libraries"
-        if identity.delete_retention_s is None:
-            return None, "the topic's tombstone retention is unknown"
+        if max_age_s is None:
+            return None, "no safe age is known for snapshots of this topic"
         age = now - meta.confirmed_at
-        if age > identity.delete_retention_s - RETENTION_MARGIN_S:
-            return None, f"last confirmed {age / 3600:.1f} h ago; tombstones may have been compacted since"
+        if age > max_age_s:
+            return None, f"last confirmed {age / 3600:.1f} h ago, later than the {max_age_s / 3600:.1f} h it stays safe"
         if not set(meta.offsets) <= set(identity.partitions):
             return None, "partitions of the snapshot are gone"
         return meta, "usable"

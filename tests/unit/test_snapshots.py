@@ -19,10 +19,11 @@ import pytest
 from services.correlate.links import ListedKeys
 from services.correlate.matching.engine import Matcher
 from services.correlate.matching.synthetic import crossing, make_person, watchlist
-from services.correlate.watchlist_snapshot import SnapshotStore, TopicIdentity, hash_probe
+from services.correlate.snapshots import SnapshotStore, TopicIdentity, hash_probe, tombstone_safe_age
 
 ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = TopicIdentity("cluster-a", "topic-1", (0, 1, 2), 24 * 3600.0)
+DAY = tombstone_safe_age(IDENTITY)  # 23 h
 FACE = {"modality": "FACE", "algorithm": "synthetic-face", "algorithm_version": "1"}
 
 
@@ -74,7 +75,7 @@ def test_restored_state_matches_exactly_as_the_original(tmp_path):
     before = outcome(matcher, events)
     assert sum(map(len, before[0])) > 50 and any(before[1])  # the comparison has matches to lose
     store = written(tmp_path, matcher, listed)
-    meta, why = store.usable_meta(IDENTITY)
+    meta, why = store.usable_meta(IDENTITY, DAY)
     assert meta is not None, why
     assert meta.offsets == {0: 10, 1: 20, 2: 30} and meta.entries == len(matcher)
     state = store.read_state(meta)
@@ -100,15 +101,15 @@ def test_rebuilding_postings_gives_the_same_matches(tmp_path):
 READER = """
 import json, sys
 from services.correlate.matching.engine import Matcher
-from services.correlate.watchlist_snapshot import SnapshotStore, hash_probe
-from tests.unit.test_watchlist_snapshot import IDENTITY, build, outcome
+from services.correlate.snapshots import SnapshotStore, hash_probe
+from tests.unit.test_snapshots import DAY, IDENTITY, build, outcome
 store = SnapshotStore(sys.argv[1], "watchlist.entries.v1")
 if sys.argv[2] == "write":
     matcher, _, events = build(seed=7)
     store.write({"matcher": matcher.state()}, store.new_meta(IDENTITY, {0: 1}, len(matcher)))
     restored_hashes = None
 else:
-    meta, why = store.usable_meta(IDENTITY)
+    meta, why = store.usable_meta(IDENTITY, DAY)
     assert meta is not None, why
     matcher = Matcher()
     restored_hashes = meta.hash_probe == hash_probe()
@@ -155,50 +156,51 @@ def test_snapshot_written_by_a_forked_child(tmp_path):
     (lambda i: i._replace(topic_id="topic-2"), "earlier topic"),
     (lambda i: i._replace(topic_id=None), "topic id is unknown"),
     (lambda i: i._replace(partitions=(0, 1)), "partitions"),
-    (lambda i: i._replace(delete_retention_s=None), "retention is unknown"),
-    (lambda i: i._replace(delete_retention_s=1800.0), "tombstones may have been compacted"),
+    (lambda i: i._replace(delete_retention_s=None), "no safe age is known"),
+    (lambda i: i._replace(delete_retention_s=1800.0), "later than the -0.5 h it stays safe"),
 ])
 def test_snapshot_of_another_topic_or_too_old_is_refused(tmp_path, change, reason):
     matcher, _, _ = build(seed=4, n=200)
     store = written(tmp_path, matcher)
-    assert store.usable_meta(IDENTITY)[0] is not None
-    meta, why = store.usable_meta(change(IDENTITY))
+    assert store.usable_meta(IDENTITY, DAY)[0] is not None
+    changed = change(IDENTITY)
+    meta, why = store.usable_meta(changed, tombstone_safe_age(changed))
     assert meta is None and reason in why
 
 
 def test_snapshot_refused_when_old_code_or_unconfirmed_for_a_day(tmp_path):
     store = written(tmp_path, build(seed=4, n=200)[0])
-    meta, _ = store.usable_meta(IDENTITY)
-    assert store.usable_meta(IDENTITY, now=time.time() + 22 * 3600)[0] is not None
-    assert store.usable_meta(IDENTITY, now=time.time() + 23.5 * 3600)[0] is None
+    meta, _ = store.usable_meta(IDENTITY, DAY)
+    assert store.usable_meta(IDENTITY, DAY, now=time.time() + 22 * 3600)[0] is not None
+    assert store.usable_meta(IDENTITY, DAY, now=time.time() + 23.5 * 3600)[0] is None
     store.write_meta(dataclasses.replace(meta, confirmed_at=time.time() + 20 * 3600))  # confirmed later
-    assert store.usable_meta(IDENTITY, now=time.time() + 23.5 * 3600)[0] is not None
+    assert store.usable_meta(IDENTITY, DAY, now=time.time() + 23.5 * 3600)[0] is not None
     store.write_meta(dataclasses.replace(meta, code="0" * 64))
-    assert "other matching code" in store.usable_meta(IDENTITY)[1]
+    assert "other matching code" in store.usable_meta(IDENTITY, DAY)[1]
 
 
 def test_state_file_of_another_snapshot_is_not_read(tmp_path):
     matcher, _, _ = build(seed=4, n=200)
     store = written(tmp_path, matcher)
-    first, _ = store.usable_meta(IDENTITY)
+    first, _ = store.usable_meta(IDENTITY, DAY)
     # A crash between the two renames of a newer snapshot: the meta still names the old state.
     store.write({"matcher": matcher.state()}, store.new_meta(IDENTITY, {0: 99}, len(matcher)))
     with pytest.raises(ValueError, match="does not belong"):
         store.read_state(first)
-    assert store.usable_meta(IDENTITY)[0].offsets == {0: 99}
+    assert store.usable_meta(IDENTITY, DAY)[0].offsets == {0: 99}
 
 
 def test_missing_or_corrupt_meta_is_a_reason_not_a_crash(tmp_path):
     store = SnapshotStore(tmp_path, "watchlist.entries.v1")
-    assert store.usable_meta(IDENTITY) == (None, "no snapshot")
+    assert store.usable_meta(IDENTITY, DAY) == (None, "no snapshot")
     store.meta_path.write_text("{not json")
-    assert "unreadable meta" in store.usable_meta(IDENTITY)[1]
+    assert "unreadable meta" in store.usable_meta(IDENTITY, DAY)[1]
     store.meta_path.write_text(json.dumps({"format": 1, "offsets": {}}))
-    assert "malformed meta" in store.usable_meta(IDENTITY)[1]
+    assert "malformed meta" in store.usable_meta(IDENTITY, DAY)[1]
 
 
 def test_workers_rerun_with_the_installation_hash_seed(tmp_path):
-    code = ("import os, sys; from services.correlate.watchlist_snapshot import run_with_installation_hash_seed; "
+    code = ("import os, sys; from services.correlate.snapshots import run_with_installation_hash_seed; "
             "run_with_installation_hash_seed(sys.argv[1]); print(os.environ['PYTHONHASHSEED'], hash('some name'))")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     env["PYTHONPATH"] = str(ROOT)
@@ -228,36 +230,36 @@ def test_leftovers_of_dead_writers_are_removed(tmp_path):
     assert not leftover.exists() and mine.exists() and store.state_path.exists()
 
 
-def test_feed_writes_then_confirms_then_writes_again_when_entries_change(tmp_path):
-    from borderhub.avro import AvroCodec, SchemaCatalog
+def test_follower_writes_then_confirms_then_writes_again_when_records_arrive(tmp_path):
     from borderhub.settings import Settings
-    from services.correlate.watchlist_feed import WatchlistFeed
+    from services.correlate.follower import TopicFollower, snapshot_policy
 
     settings = Settings(state_dir=tmp_path, correlate_snapshot_interval=0.01)
     state = {"entries": ["a", "b"]}
-    feed = WatchlistFeed(settings, AvroCodec(SchemaCatalog(settings.schemas_dir)), upsert=lambda e: None,
-                         remove=lambda i: None, load=lambda es: None,
-                         capture=lambda: (state, len(state["entries"])), restore=lambda s, same: None)
+    policy = snapshot_policy(settings, "watchlist.entries.v1", capture=lambda: (state, len(state["entries"])),
+                             restore=lambda s, same: None, max_age=tombstone_safe_age)
+    feed = TopicFollower(settings, "watchlist.entries.v1", apply=lambda record: None, snapshots=policy)
     feed._identity = IDENTITY
     feed.positions = {0: 4, 1: 0, 2: 7}
-    feed.caught_up()  # the first snapshot, by a child
+    feed._loaded()  # the first snapshot, by a child
+    assert feed.ready.is_set()
     feed._reap_writer(block=True)
-    store = feed.snapshots
-    first, _ = store.usable_meta(IDENTITY)
+    store = feed.snapshots.store
+    first, _ = store.usable_meta(IDENTITY, DAY)
     assert first.offsets == {0: 4, 1: 0, 2: 7} and store.read_state(first) == state
 
     time.sleep(0.02)
-    feed.followed(got_records=False)  # nothing applied since: only confirmed
-    confirmed, _ = store.usable_meta(IDENTITY)
+    feed._keep_snapshot()  # nothing applied since: only confirmed
+    confirmed, _ = store.usable_meta(IDENTITY, DAY)
     assert confirmed.state_id == first.state_id and confirmed.confirmed_at > first.confirmed_at
 
     state["entries"].append("c")  # a record applied: a new snapshot at the new offsets
     feed.applied += 1
     feed.positions[1] = 1
     time.sleep(0.02)
-    feed.followed(got_records=True)
+    feed._keep_snapshot()
     feed._reap_writer(block=True)
-    second, _ = store.usable_meta(IDENTITY)
+    second, _ = store.usable_meta(IDENTITY, DAY)
     assert second.state_id != first.state_id and second.offsets[1] == 1 and second.entries == 3
     assert store.read_state(second) == {"entries": ["a", "b", "c"]}
 
@@ -265,7 +267,25 @@ def test_feed_writes_then_confirms_then_writes_again_when_entries_change(tmp_pat
     # written again.
     store.write({"entries": []}, store.new_meta(IDENTITY, {0: 1}, 0))
     time.sleep(0.02)
-    feed.followed(got_records=False)
+    feed._keep_snapshot()
     feed._reap_writer(block=True)
-    third, _ = store.usable_meta(IDENTITY)
+    third, _ = store.usable_meta(IDENTITY, DAY)
     assert third.offsets == second.offsets and store.read_state(third) == {"entries": ["a", "b", "c"]}
+
+
+def test_link_graph_comes_back_with_its_edges_and_the_live_bounds(tmp_path):
+    import pickle
+
+    from services.correlate.links import LinkGraph
+
+    graph = LinkGraph()
+    for i in range(50):
+        graph.add_edge(f"person:{i}", f"phone:{i % 7}", 1_000 + i)
+    restored = pickle.loads(pickle.dumps(graph))
+    live = LinkGraph()
+    live.adopt(restored)
+    assert len(live) == len(graph) and live.neighbours("phone:3") == graph.neighbours("phone:3")
+    small = LinkGraph(max_nodes=10)
+    small.adopt(pickle.loads(pickle.dumps(graph)))
+    assert len(small) <= 10
+    assert "phone:6" in small  # the most recently linked stay
