@@ -26,7 +26,6 @@ import asyncio
 import itertools
 import os
 import random
-import re
 import signal
 import socket
 import subprocess
@@ -234,6 +233,13 @@ async def raw_consume_rate(settings: Settings, start: dict[TopicPartition, int],
         await consumer.stop()
 
 
+def _samples(body: str) -> list[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) of every sample in a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return [(sample.name, sample.labels, sample.value) for family in text_string_to_metric_families(body)
+            for sample in family.samples]
+
+
 class _Workers:
     """Correlation worker processes of one bench consumer group."""
 
@@ -271,12 +277,14 @@ class _Workers:
                 return False
             # Ready, and done with the snapshots (written, or confirmed when restored): a child
             # still pickling would share the cores with the measured run.
-            done = set(re.findall(r'^borderhub_correlate_snapshots_total\{topic="([^"]+)",outcome="(?:written|confirmed)"\} '
-                                  r'[1-9]', body, re.M))
+            samples = _samples(body)
+            done = {labels.get("topic") for name, labels, value in samples
+                    if name == "borderhub_correlate_snapshots_total" and labels.get("outcome") in ("written", "confirmed")
+                    and value >= 1}
             if "borderhub_correlate_ready 1.0" not in body or not {self.watchlist_topic, LINKS} <= done:
                 return False
-            sources += re.findall(rf'^borderhub_correlate_load_seconds\{{topic="{re.escape(self.watchlist_topic)}",'
-                                  r'source="(\w+)"\}', body, re.M)
+            sources += [labels["source"] for name, labels, _ in samples
+                        if name == "borderhub_correlate_load_seconds" and labels.get("topic") == self.watchlist_topic]
         self.load_sources = sources
         return True
 
