@@ -26,6 +26,7 @@ import asyncio
 import itertools
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -315,6 +316,16 @@ def _delete_group_topics(settings: Settings, group: str) -> None:
         admin.close()
 
 
+def _keep_logs(settings: Settings, group: str, paths: list[Path]) -> Path:
+    """Copy the logs of a failed run's workers out of its temporary directory."""
+    kept = settings.state_dir / "logs" / group
+    kept.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        if path.exists():
+            shutil.copy(path, kept / path.name)
+    return kept
+
+
 def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], workers: int, progress: Progress,
                 task, watchlist_topic: str, snapshots: tuple[Path, str]) -> tuple[dict, dict[TopicPartition, int]]:
     """Records/s of ``workers`` processes of a new group correlating ``values`` end to end, after
@@ -349,6 +360,10 @@ def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], w
             elapsed = time.perf_counter() - started
             cpu = sum(cpu_seconds(p.pid) for p in pool.procs) - cpu_before
             rss = max(rss_mb(p.pid) for p in pool.procs)
+        except BaseException as exc:
+            pool.stop()  # its logs are complete once it stopped
+            exc.add_note(f"bench worker logs kept in {_keep_logs(settings, group, pool.log_paths)}")
+            raise
         finally:
             pool.stop()
             _delete_group_topics(settings, group)
