@@ -81,9 +81,9 @@ class Settings(BaseSettings):
                           "before it reads the events not yet indexed from Kafka.")
     correlate_link_days: int = Field(30, description="Days of links a worker's graph is rebuilt from at start.")
     correlate_snapshot_interval: float = Field(
-        900.0, description="Seconds between watchlist snapshots while entries change (0: no snapshots); "
-                           "a restarted worker restores the latest and reads the watchlist topic on from it.")
-    correlate_snapshot_dir: Path | None = Field(None, description="Where watchlist snapshots go "
+        900.0, description="Seconds between snapshots of the watchlist and the link graph while records "
+                           "arrive (0: no snapshots); a restarted worker restores them and reads the topics on.")
+    correlate_snapshot_dir: Path | None = Field(None, description="Where a worker's snapshots go "
                                                                   "(default: <state_dir>/snapshots).")
     correlate_metrics_host: str = Field("127.0.0.1", description="Bind address of a worker's /metrics.")
     correlate_metrics_port: int = Field(9101, description="Port of a worker's Prometheus /metrics.")

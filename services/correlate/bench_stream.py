@@ -259,7 +259,7 @@ class _Workers:
                        BORDERHUB_CORRELATE_WATCHLIST_TOPIC=watchlist_topic,
                        BORDERHUB_STATE_DIR=str(state_dir / f"worker-{i}"),
                        # One snapshot directory and hash seed for the suite: the first run loads the
-                       # watchlist from the topic and writes the snapshot the next run restores.
+                       # topics and writes the snapshots the next run restores.
                        BORDERHUB_CORRELATE_SNAPSHOT_DIR=str(snapshots[0]), PYTHONHASHSEED=snapshots[1],
                        BORDERHUB_CORRELATE_SNAPSHOT_INTERVAL="900")
             log = open(self.log_paths[i], "wb")
@@ -329,8 +329,8 @@ def _keep_logs(settings: Settings, group: str, paths: list[Path]) -> Path:
 def stream_rate(settings: Settings, warm_up: list[bytes], values: list[bytes], workers: int, progress: Progress,
                 task, watchlist_topic: str, snapshots: tuple[Path, str]) -> tuple[dict, dict[TopicPartition, int]]:
     """Records/s of ``workers`` processes of a new group correlating ``values`` end to end, after
-    ``warm_up``; and where the measured records started. snapshots: the watchlist snapshot
-    directory and hash seed the workers share."""
+    ``warm_up``; and where the measured records started. snapshots: the snapshot directory and
+    hash seed the workers share."""
     group = f"bench-stream-{workers}w-{int(time.time())}"
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
         start = _end_offsets(settings)
@@ -435,14 +435,11 @@ def bench_stream(settings: Settings, n_events: int = 20_000, n_entries: int = 1_
             watchlist_topic = settings.correlate_watchlist_topic
         warm_up, values = values[:WARM_UP], values[WARM_UP:]
         results["events"], results["rejected_by_checks"] = len(values), rejected
-        snapshots = tempfile.TemporaryDirectory(prefix="bench-snapshots-")
         seed = str(random.randrange(1, 2**32))
-        try:
+        with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as snapshot_dir:
             for workers in sorted({1, cores}):
                 results[f"workers_{workers}"], start = stream_rate(settings, warm_up, values, workers, progress,
-                                                                   task, watchlist_topic, (Path(snapshots.name), seed))
-        finally:
-            snapshots.cleanup()
+                                                                   task, watchlist_topic, (Path(snapshot_dir), seed))
         progress.update(task, description="raw consumer baseline")  # the records of the last run
         results["raw_consumer_msgs_per_s"] = round(asyncio.run(raw_consume_rate(settings, start, len(values))))
         progress.update(task, description="faust agent that only acknowledges (baseline)")

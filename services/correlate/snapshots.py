@@ -42,6 +42,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from borderhub.stack.process import pid_alive
+
 log = logging.getLogger("borderhub.correlate.snapshot")
 
 FORMAT = 1
@@ -172,16 +174,6 @@ def describe_topic(bootstrap: str, topic: str) -> TopicIdentity:
     return TopicIdentity(*identity, None if value is None else int(value) / 1000)
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SnapshotStore:
     """The snapshot files of one topic in one directory."""
 
@@ -256,7 +248,7 @@ class SnapshotStore:
         """Temporary files of writers that died mid-write (a killed worker's child)."""
         for path in self.directory.glob(f"{self.topic}.*.tmp"):
             pid = path.suffixes[-2].lstrip(".") if len(path.suffixes) >= 2 else ""
-            if pid.isdigit() and not _running(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 path.unlink(missing_ok=True)
 
     def new_meta(self, identity: TopicIdentity, offsets: dict[int, int], entries: int) -> SnapshotMeta:
