@@ -89,6 +89,13 @@ def test_skeleton_joins_vowelless_and_latin_spellings():
     assert skeleton("halyna") == skeleton("galina")
 
 
+def test_skeleton_collapses_doubles_including_those_made_by_merging():
+    assert skeleton("mussa") == skeleton("musa") == "ms"
+    assert skeleton("hassan") == "gsn"
+    assert skeleton("katya") == "gd"  # k and t merge to g and d
+    assert skeleton("ckdt") == "gd"  # ck folds to k, then k/g and d/t runs collapse
+
+
 def test_blocking_keys_find_order_swaps_and_other_scripts():
     entry = blocking_keys(name_forms("Юрий Алексеевич Гагарин"))
     assert entry & blocking_keys(name_forms("GAGARIN, IURII"))

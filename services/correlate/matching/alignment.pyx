@@ -34,7 +34,7 @@ cdef double _SINGLE_TOKEN_CAP = 0.6  # two multi-token names that agree on one t
 cdef double _MONONYM_FACTOR = 0.9  # single-token names against each other: weaker evidence
 cdef double _MERGE_MIN_SIM = 0.8
 cdef Py_ssize_t _FULL_COMPARISONS = 2  # form pairs aligned in full per comparison of two sets of forms
-cdef Py_ssize_t _TOKEN_CACHE = 200_000
+cdef Py_ssize_t _TOKEN_CACHE = 400_000  # above the tokens of a 1M-entry list (196k at 1M), or symbols are recomputed
 cdef Py_ssize_t _FORM_CACHE = 100_000
 
 SIM_VARIANT = _SIM_VARIANT

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import combinations
+from itertools import combinations, groupby
 
 from rapidfuzz.distance import OSA
 from rigour.names import NameTypeTag, analyze_names, remove_org_types, remove_person_prefixes, tokenize_name
@@ -295,7 +295,7 @@ _SKELETON_MAP = str.maketrans({"q": "g", "k": "g", "c": "g", "t": "d", "p": "b",
                                "y": None})
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=400_000)
 def skeleton(token: str) -> str:
     """Consonant skeleton: vowels and y dropped; voiced/voiceless, r/l, v/w and g/h (Ukrainian
     Г is H, Russian G) merged; German and English digraphs folded; doubles collapsed. Equal for محمد ("mhmd") and "mohammed", 김정은 and "kim jong un"."""
@@ -303,10 +303,10 @@ def skeleton(token: str) -> str:
     for digraph, single in _DIGRAPHS:
         t = t.replace(digraph, single)
     t = t.translate(_SKELETON_MAP)
-    return re.sub(r"(.)\1+", r"\1", t)
+    return "".join(letter for letter, _ in groupby(t))  # doubles collapsed; a third of a regex's time
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=400_000)
 def phonetic(token: str) -> str:
     token = VARIANTS.get(token, token)
     return metaphone(token) or token
