@@ -81,13 +81,8 @@ class TopicFollower:
                 raise RuntimeError(f"topic {self.topic} does not exist; run `borderhub topics create`")
             partitions = [TopicPartition(self.topic, p) for p in ids]
             consumer.assign(partitions)
-            offsets = await self._restore_snapshot(consumer, partitions) if self.snapshots is not None else None
-            if offsets is None:
+            if self.snapshots is None or not await self._restore_snapshot(consumer, partitions):
                 await self._seek(consumer, partitions)
-            else:
-                beginnings = await consumer.beginning_offsets(partitions)
-                for tp in partitions:
-                    consumer.seek(tp, offsets.get(tp.partition, beginnings[tp]))
             self.positions = {tp.partition: await consumer.position(tp) for tp in partitions}
             end = await consumer.end_offsets(partitions)
             pending = {tp for tp in partitions if self.positions[tp.partition] < end[tp]}
@@ -138,20 +133,20 @@ class TopicFollower:
     # ------------------------------------------------------------------ snapshots
 
     async def _restore_snapshot(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
-                                ) -> dict[int, int] | None:
+                                ) -> bool:
         """Restore the snapshot when it is usable (``SnapshotStore.usable_meta``, and its offsets
-        within the partitions' current ranges): the offsets to read on from, else None."""
+        within the partitions' current ranges) and seek to its offsets; False when not restored."""
         policy = self.snapshots
         try:
             self._identity = await asyncio.to_thread(describe_topic, self.settings.kafka_bootstrap, self.topic)
         except Exception as exc:  # snapshots are an optimisation: the topic is the truth
             log.warning("%s: snapshots off, cannot describe the topic: %s", self.topic, exc)
-            return None
+            return False
         policy.store.remove_leftovers()
         meta, why = policy.store.usable_meta(self._identity, policy.max_age(self._identity))
         if meta is None:
             log.info("%s: snapshot not used: %s", self.topic, why)
-            return None
+            return False
         beginnings = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
         for tp in partitions:
@@ -159,13 +154,13 @@ class TopicFollower:
             if offset is not None and not beginnings[tp] <= offset <= ends[tp]:
                 log.info("%s: snapshot not used: offset %d of partition %d is outside %d..%d",
                          self.topic, offset, tp.partition, beginnings[tp], ends[tp])
-                return None
+                return False
         started = time.monotonic()
         try:
             state = await asyncio.to_thread(policy.store.read_state, meta)
         except Exception as exc:
             log.warning("%s: snapshot not used: unreadable state: %s", self.topic, exc)
-            return None
+            return False
         same_hashes = meta.hash_probe == hash_probe()
         # In a thread: rebuilding hashed structures (another hash seed) takes seconds, and the
         # loop has heartbeats to send meanwhile. Nothing reads the state before ``ready``.
@@ -174,7 +169,9 @@ class TopicFollower:
         log.info("%s: restored from snapshot: %d entries, %.0f s old, in %.1f s%s; reading on from %s",
                  self.topic, meta.entries, time.time() - meta.written_at, time.monotonic() - started,
                  "" if same_hashes else " (hashed structures rebuilt: another hash seed)", meta.offsets)
-        return meta.offsets
+        for tp in partitions:  # a partition added since the snapshot is read from its beginning
+            consumer.seek(tp, meta.offsets.get(tp.partition, beginnings[tp]))
+        return True
 
     def _snapshot(self) -> None:
         """Write a snapshot of the state as applied so far (in a forked child), or only confirm
