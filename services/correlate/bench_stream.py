@@ -184,10 +184,19 @@ def _commit_group(settings: Settings, group: str, offsets: dict[TopicPartition, 
     from kafka import KafkaAdminClient
     from kafka import TopicPartition as SyncPartition
     from kafka.structs import OffsetAndMetadata
+    from kafka.errors import CoordinatorNotAvailableError
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        admin.alter_group_offsets(group, {SyncPartition(tp.topic, tp.partition): OffsetAndMetadata(offset, "", -1)
-                                          for tp, offset in offsets.items()})
+        for attempt in itertools.count():
+            try:
+                admin.alter_group_offsets(group, {SyncPartition(tp.topic, tp.partition):
+                                                  OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()})
+                return
+            except CoordinatorNotAvailableError:
+                # A fresh broker creates its offsets topic on the first group request: seconds.
+                if attempt >= 30:
+                    raise
+                time.sleep(1.0)
     finally:
         admin.close()
 

@@ -15,6 +15,7 @@ event mentions them: otherwise every passenger of a ship would be two hops from 
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from typing import Iterable, Protocol
 
 from borderhub.domain.entities import EntityRef, event_entities
@@ -77,13 +78,15 @@ class LinkGraph:
     """An undirected graph bounded in memory: each node keeps its ``max_neighbours`` most
     recently linked neighbours, and beyond ``max_nodes`` the least recently touched nodes go.
 
-    Plain dicts in insertion order serve as recency lists (re-inserting a key moves it to the
-    end), so every bound is kept in O(1) per edge. Edges are kept symmetric: dropping v from u
-    drops u from v. Each edge remembers when it was last seen (event time, epoch ms)."""
+    Recency lists in O(1) per edge: the nodes in an OrderedDict (``move_to_end``), each node's
+    neighbours in a plain dict (re-inserting a key moves it to the end). Not a plain dict for
+    the nodes: taking its first key after many deletions walks every deleted slot before it,
+    which at the node bound cost 20 µs per edge instead of 2. Edges are kept symmetric: dropping
+    v from u drops u from v. Each edge remembers when it was last seen (event time, epoch ms)."""
 
     def __init__(self, max_nodes: int = 200_000, max_neighbours: int = 200, max_via_degree: int = 100):
         self.max_nodes, self.max_neighbours, self.max_via_degree = max_nodes, max_neighbours, max_via_degree
-        self._adj: dict[str, dict[str, int]] = {}
+        self._adj: OrderedDict[str, dict[str, int]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._adj)
@@ -124,8 +127,11 @@ class LinkGraph:
             self._drop(next(iter(self._adj)))
 
     def _touch(self, key: str) -> dict[str, int]:
-        nbrs = self._adj.pop(key, None)
-        self._adj[key] = nbrs = nbrs if nbrs is not None else {}
+        nbrs = self._adj.get(key)
+        if nbrs is None:
+            self._adj[key] = nbrs = {}
+        else:
+            self._adj.move_to_end(key)
         return nbrs
 
     def _unlink(self, u: str, v: str) -> None:

@@ -147,6 +147,18 @@ def test_least_recently_touched_nodes_are_evicted_beyond_max_nodes():
     assert_symmetric(g)
 
 
+
+def test_a_node_linked_again_outlives_nodes_last_linked_before_it():
+    g = LinkGraph(max_nodes=6)
+    g.add_edge("a", "b", 0)
+    g.add_edge("c", "d", 1)
+    g.add_edge("e", "f", 2)
+    g.add_edge("a", "b", 3)  # a and b are now the most recently touched
+    g.add_edge("g", "h", 4)  # two nodes too many: the least recently touched go, c and d
+    assert sorted(g._adj) == ["a", "b", "e", "f", "g", "h"]
+    assert g.neighbours("a") == {"b": 3}
+    assert_symmetric(g)
+
 # ------------------------------------------------------------------------------ alerts and listed keys
 
 
