@@ -200,6 +200,8 @@ class AvroCodec:
     def decode(self, data: bytes, reader: str | None = None) -> dict:
         writer, start = self.writer_schema(data)
         reader_schema = self.catalog.get(reader).parsed if reader else None
+        if reader_schema is writer:
+            reader_schema = None  # fastavro would compare the two schemas deeply on every record
         try:
             return fastavro.schemaless_reader(io.BytesIO(data[start:]), writer, reader_schema)
         except Exception as exc:  # fastavro raises many types for corrupt bodies
@@ -218,7 +220,7 @@ class AvroCodec:
             try:
                 writer, start = self.writer_schema(bytes(view[pos:pos + 10]))
                 buf = io.BytesIO(view[pos + start:])
-                datum = fastavro.schemaless_reader(buf, writer, reader_schema)
+                datum = fastavro.schemaless_reader(buf, writer, None if reader_schema is writer else reader_schema)
                 end = pos + start + buf.tell()
                 out.append((datum, bytes(view[pos:end]), None))
                 pos = end
