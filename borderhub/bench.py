@@ -230,12 +230,14 @@ def run_ingest_suite(settings: Settings, events: int, entries: int = 0) -> dict:
 
 def run_correlate_suite(settings: Settings, events: int, entries: int) -> dict:
     """The matching engine: quality on the labelled set, then speed at ``entries`` entries,
-    next to raw Kafka consumption of the same number of crossings (the baseline)."""
+    next to raw Kafka consumption of the same number of crossings (the baseline); and the link
+    graph's cost per edge at its node bound."""
+    from services.correlate.bench_links import bench_link_graph
     from services.correlate.matching import bench as matching
     from services.correlate.matching.evalset import evaluate
     results: dict = {"suite": "correlate", "events": events, "entries": entries}
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("evaluation set", total=4)
+        task = progress.add_task("evaluation set", total=5)
         results["evaluation"] = evaluate()
         progress.update(task, advance=1, description=f"index of {entries:,} entries")
         results["index"] = matching.bench_index(entries, n_events=events)
@@ -243,6 +245,8 @@ def run_correlate_suite(settings: Settings, events: int, entries: int) -> dict:
         results["screen"] = matching.bench_screen(n_queries=min(20_000, events), n_watchlist=min(100_000, entries))
         progress.update(task, advance=1, description="biometric gallery")
         results["gallery"] = matching.bench_gallery(n_templates=min(100_000, entries))
+        progress.update(task, advance=1, description="link graph")
+        results["link_graph"] = bench_link_graph()
         progress.advance(task)
     return results
 

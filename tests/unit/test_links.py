@@ -215,3 +215,10 @@ def test_the_quick_reachability_probe_never_hides_a_path():
         found = g.paths_to_listed(starts, LISTED, max_hops=hops)
         g._may_reach = lambda *args: True  # the full walk alone is the reference
         assert found == g.paths_to_listed(starts, LISTED, max_hops=hops), trial
+
+
+def test_link_graph_bench_measures_a_graph_at_its_bound():
+    from services.correlate.bench_links import bench_link_graph
+    result = bench_link_graph(max_nodes=2_000)
+    assert result["nodes"] == 2_000  # the second phase ran with every new node evicting an old one
+    assert result["us_per_edge_filling"] > 0 and result["us_per_edge_at_bound"] > 0
