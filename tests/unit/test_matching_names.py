@@ -9,6 +9,8 @@ from services.correlate.matching.names import (
     SIM_PHONETIC,
     TokenVocabulary,
     _symbols,
+    best_comparison,
+    best_comparisons,
     blocking_keys,
     compare_forms,
     key_units,
@@ -161,3 +163,12 @@ def test_name_tables_loaded_up_front_give_spellings_of_one_name_a_shared_symbol(
     load_name_tables()
     assert _symbols("yury") & _symbols("iurii")
     assert not _symbols("yury") & _symbols("mikhail")
+
+
+def test_best_comparisons_is_best_comparison_for_each_entry():
+    query = [f for n in ("GAGARIN, IURII", "Юрий Гагарин") for f in name_forms(n)]
+    entries = [name_forms(n) for n in ("Yuri Gagarin", "Ivan Petrov", "Юрий Алексеевич Гагарин", "Gagarina")] + [()]
+    many = best_comparisons(query, entries)
+    one_by_one = [best_comparison(query, forms) for forms in entries]
+    assert [(c.score, c.query, c.entry) for c in many] == [(c.score, c.query, c.entry) for c in one_by_one]
+    assert many[0].score > 0.9 and many[1].score < 0.5 and many[-1].score == 0.0

@@ -285,8 +285,19 @@ cdef class Aligner:
         """(score, query form, entry form) of the best alignment over all pairs of forms, or
         (0.0, None, None); when there are many pairs, only those sharing the most consonant
         skeletons are aligned in full."""
-        cdef list queries = list(dict.fromkeys(query_forms)), entries = list(dict.fromkeys(entry_forms))
-        cdef list forms_q = [self._form(text) for text in queries], forms_e = [self._form(text) for text in entries]
+        cdef list queries = list(dict.fromkeys(query_forms))
+        return self._best(queries, [self._form(text) for text in queries], entry_forms)
+
+    def best_each(self, query_forms, entries_forms):
+        """``best(query_forms, entry_forms)`` for each entry_forms of entries_forms, in order: the
+        query's forms are prepared once (a traveller against the listed namesakes found for them)."""
+        cdef list queries = list(dict.fromkeys(query_forms))
+        cdef list forms_q = [self._form(text) for text in queries]
+        return [self._best(queries, forms_q, entry_forms) for entry_forms in entries_forms]
+
+    cdef tuple _best(self, list queries, list forms_q, entry_forms):
+        cdef list entries = list(dict.fromkeys(entry_forms))
+        cdef list forms_e = [self._form(text) for text in entries]
         cdef Py_ssize_t n = len(queries) * len(entries), k, first = -1, second = -1, shared, most
         cdef list order
         cdef double score, best = 0.0

@@ -31,7 +31,7 @@ from services.ingest.watchlist import entries_from_ftm
 from .biometric import TemplateGallery
 from .identifiers import DOCUMENT_SCHEMES, identifier_key
 from .index import KIND_CODES, SEX_CODES, NameKeys, WatchlistIndex, query_name_keys
-from .names import NameComparison, best_comparison, blocking_keys
+from .names import NameComparison, best_comparisons, blocking_keys
 from .scoring import (
     DEFAULT_THRESHOLD,
     W_DOB_EXACT,
@@ -334,8 +334,8 @@ class Matcher:
                 # Found by name alone (no identifier key, no template: those are strong), a listed
                 # person scores by name and its evidence only: compare the names before decoding.
                 forms_of = index.person_forms
-                for slot in found_by_name:
-                    comparison = best_comparison(subject.forms, forms_of(slot))
+                comparisons = best_comparisons(subject.forms, [forms_of(slot) for slot in found_by_name])
+                for slot, comparison in zip(found_by_name, comparisons):
                     if name_bound(comparison.score) >= thresholds[source[slot]]:
                         compared[slot] = comparison
                         candidates.append(slot)

@@ -596,6 +596,12 @@ def best_comparison(query_forms: Iterable[str], entry_forms: Iterable[str]) -> N
     return NO_MATCH if query is None else NameComparison(score, query, entry)
 
 
+def best_comparisons(query_forms: Iterable[str], entries_forms: Iterable[Iterable[str]]) -> list[NameComparison]:
+    """``best_comparison`` of the query forms with each entry's forms, the query prepared once."""
+    return [NO_MATCH if query is None else NameComparison(score, query, entry)
+            for score, query, entry in _ALIGNER.best_each(query_forms, entries_forms)]
+
+
 def name_similarity(query_names: Iterable[str], entry_names: Iterable[str], *,
                     organisation: bool = False) -> tuple[float, str]:
     """Similarity in [0, 1] of the best-matching pair of names, and what was aligned."""
