@@ -448,8 +448,12 @@ def _form_keys(form: str, keys: set[str], vocabulary: TokenVocabulary | None) ->
     for x, y in pairs:
         _pair_keys(exact[x], exact[y], keys)
         if vocabulary is not None:
-            _pair_keys(exact[x], near[y], keys)
-            _pair_keys(near[x], exact[y], keys)
+            # A listed token is its own only neighbour: its near codes are its exact ones (the
+            # same cached object), and those keys were just added.
+            if near[y] is not exact[y]:
+                _pair_keys(exact[x], near[y], keys)
+            if near[x] is not exact[x]:
+                _pair_keys(near[x], exact[y], keys)
 
 
 def _selective_pairs(units: list[tuple[str, int, int]], pairs: list[tuple[int, int]],
