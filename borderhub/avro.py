@@ -166,6 +166,12 @@ class SchemaRegistryClient:
             return self._by_id[schema_id]
 
 
+def _resolving(writer: Any, reader: Any) -> Any:
+    """The reader schema to hand fastavro: none when it is the writer's own (fastavro would
+    otherwise compare the two deeply on every record)."""
+    return None if reader is writer else reader
+
+
 class AvroCodec:
     """Encodes in the configured framing; decodes either framing into the reader's schema."""
 
@@ -200,10 +206,8 @@ class AvroCodec:
     def decode(self, data: bytes, reader: str | None = None) -> dict:
         writer, start = self.writer_schema(data)
         reader_schema = self.catalog.get(reader).parsed if reader else None
-        if reader_schema is writer:
-            reader_schema = None  # fastavro would compare the two schemas deeply on every record
         try:
-            return fastavro.schemaless_reader(io.BytesIO(data[start:]), writer, reader_schema)
+            return fastavro.schemaless_reader(io.BytesIO(data[start:]), writer, _resolving(writer, reader_schema))
         except Exception as exc:  # fastavro raises many types for corrupt bodies
             raise DecodeError(f"undecodable Avro body: {exc}") from exc
 
@@ -220,7 +224,7 @@ class AvroCodec:
             try:
                 writer, start = self.writer_schema(bytes(view[pos:pos + 10]))
                 buf = io.BytesIO(view[pos + start:])
-                datum = fastavro.schemaless_reader(buf, writer, None if reader_schema is writer else reader_schema)
+                datum = fastavro.schemaless_reader(buf, writer, _resolving(writer, reader_schema))
                 end = pos + start + buf.tell()
                 out.append((datum, bytes(view[pos:end]), None))
                 pos = end

@@ -147,7 +147,6 @@ def test_least_recently_touched_nodes_are_evicted_beyond_max_nodes():
     assert_symmetric(g)
 
 
-
 def test_a_node_linked_again_outlives_nodes_last_linked_before_it():
     g = LinkGraph(max_nodes=6)
     g.add_edge("a", "b", 0)
@@ -158,6 +157,7 @@ def test_a_node_linked_again_outlives_nodes_last_linked_before_it():
     assert sorted(g._adj) == ["a", "b", "e", "f", "g", "h"]
     assert g.neighbours("a") == {"b": 3}
     assert_symmetric(g)
+
 
 # ------------------------------------------------------------------------------ alerts and listed keys
 

@@ -596,14 +596,17 @@ def compare_forms(query: str, entry: str) -> NameComparison:
 def best_comparison(query_forms: Iterable[str], entry_forms: Iterable[str]) -> NameComparison:
     """Best alignment over all query and entry forms; when there are many pairs, only the
     FULL_COMPARISONS sharing the most consonant skeletons are aligned in full."""
-    score, query, entry = _ALIGNER.best(query_forms, entry_forms)
-    return NO_MATCH if query is None else NameComparison(score, query, entry)
+    return _comparison(*_ALIGNER.best(query_forms, entry_forms))
 
 
 def best_comparisons(query_forms: Iterable[str], entries_forms: Iterable[Iterable[str]]) -> list[NameComparison]:
     """``best_comparison`` of the query forms with each entry's forms, the query prepared once."""
-    return [NO_MATCH if query is None else NameComparison(score, query, entry)
-            for score, query, entry in _ALIGNER.best_each(query_forms, entries_forms)]
+    return [_comparison(*best) for best in _ALIGNER.best_each(query_forms, entries_forms)]
+
+
+def _comparison(score: float, query: str | None, entry: str | None) -> NameComparison:
+    """The aligner's (score, query form, entry form), or NO_MATCH when no forms aligned."""
+    return NO_MATCH if query is None else NameComparison(score, query, entry)
 
 
 def name_similarity(query_names: Iterable[str], entry_names: Iterable[str], *,
