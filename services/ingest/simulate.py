@@ -47,7 +47,7 @@ from stdnum import iso6346
 from borderhub.domain.mrz import make_td1, make_td3
 from borderhub.domain.ports import known_ports
 
-__all__ = ["KINDS", "Port", "Simulator", "load_ports", "make_mrz", "write_dataset", "container_number"]
+__all__ = ["KINDS", "TrafficPort", "Simulator", "load_ports", "make_mrz", "write_dataset", "container_number"]
 
 KINDS = ("crossings", "seizures", "biometrics")
 DEFAULT_START = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
@@ -66,7 +66,10 @@ EVENTS_PER_STEP = 1.6
 # ---------------------------------------------------------------------------- ports
 
 @dataclass(frozen=True)
-class Port:
+class TrafficPort:
+    """A port of entry (``borderhub.domain.ports.Port``) as the simulator sends traffic through
+    it: the travel modes it handles and its share of the traffic."""
+
     locode: str
     name: str
     country: str
@@ -84,7 +87,7 @@ SPREAD_SHARE = 28.0
 _MODES_OF_FUNCTION = {"air": ("AIR",), "sea": ("SEA",), "land": ("LAND", "PEDESTRIAN")}  # rail is not simulated
 
 
-def load_ports() -> list[Port]:
+def load_ports() -> list[TrafficPort]:
     """Ports of entry from ``borderhub.domain.ports`` with travel modes and traffic weights."""
     spread = [p for p in known_ports() if p.locode not in HEAVY_PORTS]
     ports = []
@@ -92,7 +95,7 @@ def load_ports() -> list[Port]:
         modes = tuple(m for f in ("air", "land", "sea") if f in port.functions for m in _MODES_OF_FUNCTION[f])
         if modes:
             weight = HEAVY_PORTS.get(port.locode, SPREAD_SHARE / len(spread))
-            ports.append(Port(port.locode, port.name, port.country, port.lat, port.lon, modes, weight))
+            ports.append(TrafficPort(port.locode, port.name, port.country, port.lat, port.lon, modes, weight))
     return ports
 
 
@@ -644,11 +647,11 @@ class Simulator:
         else:
             self._queue_crossing_scene()
 
-    def _pick_port(self, mode: str | None = None) -> Port:
+    def _pick_port(self, mode: str | None = None) -> TrafficPort:
         ports = [p for p in self.ports if mode is None or mode in p.modes]
         return self._rng.choices(ports, weights=[p.weight for p in ports])[0]
 
-    def _pick_mode(self, port: Port) -> str:
+    def _pick_mode(self, port: TrafficPort) -> str:
         weights = {"AIR": 10, "SEA": 3, "LAND": 10, "PEDESTRIAN": 3}
         if port.locode == "USMIA":
             weights["SEA"] = 4  # cruise terminals next to a busy airport
@@ -704,7 +707,7 @@ class Simulator:
         person.documents.append(document)
         return document
 
-    def _document_for(self, person: SimPerson, mode: str, port: Port) -> SimDocument:
+    def _document_for(self, person: SimPerson, mode: str, port: TrafficPort) -> SimDocument:
         """The document a person shows: US passport cards at land/sea, EU ID cards in Europe."""
         rng = self._rng
         wants_card = person.nationality in _ID_CARD_COUNTRIES and (
@@ -716,7 +719,7 @@ class Simulator:
                 return document
         return self._new_document(rng, person, doc_type)
 
-    def _traveller(self, port: Port, mode: str) -> SimPerson:
+    def _traveller(self, port: TrafficPort, mode: str) -> SimPerson:
         """A fresh traveller or a regular (commuters and crews recur)."""
         rng = self._rng
         if self._regulars and rng.random() < (0.45 if mode in ("LAND", "PEDESTRIAN") else 0.15):
@@ -750,7 +753,7 @@ class Simulator:
         return {"document_type": doc.doc_type, "number": doc.number, "issuing_country": doc.country,
                 "expiry_date": doc.expiry.isoformat(), "mrz_lines": mrz}
 
-    def _conveyance(self, port: Port, mode: str, *, vehicle: SimVehicle | None = None,
+    def _conveyance(self, port: TrafficPort, mode: str, *, vehicle: SimVehicle | None = None,
                     vessel: SimVessel | None = None, containers: int = 0, plate_text: str | None = None,
                     imo_text: str | None = None, vessel_name: str | None = None,
                     drop_imo: bool = False) -> dict[str, Any] | None:
@@ -776,7 +779,7 @@ class Simulator:
         base["container_numbers"] = [container_number(rng) for _ in range(containers)]
         return base
 
-    def _plate_country(self, port: Port) -> str:
+    def _plate_country(self, port: TrafficPort) -> str:
         neighbour = {"US": "MX" if port.lat < 34 else "CA", "MX": "US", "CA": "US"}.get(port.country, port.country)
         return port.country if self._rng.random() < 0.55 else neighbour
 
@@ -790,12 +793,12 @@ class Simulator:
             return f"Ped {rng.choice(['East', 'West'])} {rng.randint(1, 12)}"
         return rng.choice([f"Lane {rng.randint(1, 26):02d}", f"SENTRI Lane {rng.randint(1, 6)}", f"Cargo Lane {rng.randint(1, 10)}"])
 
-    def _source_system(self, port: Port, mode: str, what: str = "poe") -> str:
+    def _source_system(self, port: TrafficPort, mode: str, what: str = "poe") -> str:
         return f"{port.locode.lower()}-{mode.lower()}-{what}"
 
     # ------------------------------------------------------------------ crossings
 
-    def _queue_crossing_scene(self, port: Port | None = None, mode: str | None = None,
+    def _queue_crossing_scene(self, port: TrafficPort | None = None, mode: str | None = None,
                               people: list[tuple[Presented, list[tuple[str, str, str, list[str]]]]] | None = None,
                               conveyance: dict[str, Any] | None = None, extra_passengers: bool = True,
                               capture_p: float = BIOMETRIC_AFTER_CROSSING_P) -> list[dict[str, Any]]:
@@ -847,7 +850,7 @@ class Simulator:
                 self._queue.append(_Queued("biometrics", capture, capture_marks))
         return events
 
-    def _biometric(self, crossing: dict[str, Any], presented: Presented, port: Port,
+    def _biometric(self, crossing: dict[str, Any], presented: Presented, port: TrafficPort,
                    occurred: datetime) -> dict[str, Any]:
         rng = self._rng
         modality = _weighted(rng, MODALITY_WEIGHTS)
@@ -934,7 +937,7 @@ class Simulator:
             return [item(what, None, units, "UNITS")], 0
         return [item("Undeclared goods", None, 1, "OTHER")], 0
 
-    def _queue_seizure(self, *, port: Port | None = None, mode: str | None = None, category: str | None = None,
+    def _queue_seizure(self, *, port: TrafficPort | None = None, mode: str | None = None, category: str | None = None,
                        carriers: list[Presented] | None = None, vehicle: SimVehicle | None = None,
                        vessel: SimVessel | None = None, phones: list[str] | None = None,
                        documents: list[dict[str, Any]] | None = None, plate_text: str | None = None,
