@@ -843,6 +843,23 @@ class RawAlerts(Target):
         return [Sample(spec.label, ms, status == 200, min(len(_hits(answer)), spec.size))]
 
 
+WARM_AFTER_S = 300  # Elasticsearch's caches and compiled code take minutes to warm after a start
+
+
+def cold_start_warning(uptime_s: float) -> str | None:
+    """What to say when Elasticsearch started too recently for steady numbers (a run right
+    after a restart measured twice the search p95 of the next one)."""
+    if uptime_s >= WARM_AFTER_S:
+        return None
+    return (f"Elasticsearch started {uptime_s:.0f} s ago: its caches and compiled code are still cold, "
+            f"so these numbers are pessimistic; run again for steady ones")
+
+
+def _es_uptime_s(es) -> float:
+    nodes = es.nodes.stats(node_id="_local", metric="jvm")["nodes"]
+    return min(n["jvm"]["uptime_in_millis"] for n in nodes.values()) / 1000
+
+
 def _es_stats(es) -> dict:
     stats = es.indices.stats(index=f"{EVENTS},{ALERTS},{AUDIT}", metric="search,indexing")["_all"]["total"]
     node = es.nodes.stats(node_id="_local", metric="process")["nodes"]
@@ -990,6 +1007,11 @@ def bench_search(settings, n_events: int = 1_000_000, n_alerts: int | None = Non
     results["data"]["events_store_gib"] = round(sum(int(i["store.size"]) for i in sizes) / 1024 ** 3, 2)
     results["data"]["event_indices"] = len(sizes)
     results["data"]["event_segments"] = len(es.cat.segments(index=f"{EVENTS}-*", format="json"))
+
+    results["es_uptime_s"] = round(_es_uptime_s(es))
+    if (warning := cold_start_warning(results["es_uptime_s"])) is not None:
+        console.print(f"[yellow]{warning}[/yellow]")
+        results["warning"] = warning
 
     vocab = vocabulary(es, meta)
     searches = search_mix(vocab, 20_000)

@@ -197,3 +197,10 @@ def test_bench_names_never_touch_production():
     for alias in ("bh-events", "bh-alerts", "bh-audit", "bh-watchlist"):
         name = b.bench_name(alias)
         assert name.startswith(b.PREFIX) and not name.startswith("bh-")
+
+
+def test_cold_start_warning_only_while_elasticsearch_is_young():
+    assert b.cold_start_warning(b.WARM_AFTER_S) is None
+    assert b.cold_start_warning(3600) is None
+    warning = b.cold_start_warning(42)
+    assert warning is not None and "42 s ago" in warning
