@@ -23,7 +23,10 @@ system-deps:
 	  else echo "please install:$$missing" >&2; exit 1; fi; \
 	fi
 
-$(STAMP): pyproject.toml | system-deps
+# The sources pip compiles (pyproject's ext-modules): an edit reinstalls, which recompiles them.
+COMPILED := $(shell $(PYTHON) -c 'import tomllib; print(*(s for m in tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["ext-modules"] for s in m["sources"]))' 2>/dev/null)
+
+$(STAMP): pyproject.toml $(COMPILED) | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 	$(BIN)/pip install -q -e '.[test]'

@@ -86,7 +86,7 @@ class Thresholds:
 
     @property
     def lowest(self) -> float:
-        return min([self.default, *self.per_list.values()])
+        return min([self.default] + list(self.per_list.values()))
 
 
 # ---------------------------------------------------------------------------- dates and times

@@ -1,0 +1,80 @@
+"""The modules pip compiles with Cython: compiled when installed, and an edited source is what
+runs until it is compiled again."""
+
+import importlib
+import importlib.machinery
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from borderhub.compiled import is_compiled, prefer_fresh_sources, stale_modules
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+def _ext_modules() -> list[str]:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return [m["name"] for m in tomllib.load(f)["tool"]["setuptools"]["ext-modules"]]
+
+
+@pytest.mark.parametrize("name", _ext_modules())
+def test_every_ext_module_runs_compiled(name):
+    module = importlib.import_module(name)
+    assert is_compiled(module), f"{name} runs from {module.__file__}: `make install` compiles it"
+
+
+def _package(tmp_path: Path, name: str, extension_age: float) -> Path:
+    """A package whose module ``mod`` has a source and an unloadable 'extension' extension_age
+    seconds older than it (negative: newer)."""
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from borderhub.compiled import prefer_fresh_sources\nprefer_fresh_sources(__name__, __path__[0])\n")
+    source = package / "mod.py"
+    source.write_text("VALUE = 'from source'\n")
+    extension = package / f"mod{EXTENSION}"
+    extension.write_bytes(b"not an extension module")
+    now = os.path.getmtime(source)
+    os.utime(extension, (now - extension_age, now - extension_age))
+    return package
+
+
+@pytest.fixture
+def on_path(tmp_path):
+    sys.path.insert(0, str(tmp_path))
+    before = list(sys.meta_path)
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    sys.meta_path[:] = before
+    for name in [n for n in sys.modules if n.startswith("bh_compiled_")]:
+        del sys.modules[name]
+
+
+def test_an_edited_source_runs_instead_of_its_old_compiled_twin(on_path):
+    _package(on_path, "bh_compiled_stale", extension_age=600)
+    module = importlib.import_module("bh_compiled_stale.mod")
+    assert module.VALUE == "from source"
+    assert module.__file__.endswith("mod.py")
+
+
+def test_a_fresh_compiled_module_is_the_one_loaded(on_path):
+    package = _package(on_path, "bh_compiled_fresh", extension_age=-1)
+    assert stale_modules(str(package)) == {}
+    # The bogus 'extension' is what the import system picks: proof the source was not preferred.
+    with pytest.raises(ImportError):
+        importlib.import_module("bh_compiled_fresh.mod")
+
+
+def test_files_unpacked_moments_apart_are_not_stale(tmp_path):
+    package = _package(tmp_path, "bh_compiled_wheel", extension_age=1.0)
+    assert stale_modules(str(package)) == {}
+    assert prefer_fresh_sources("bh_compiled_wheel", str(package)) == []
+
+
+def test_a_module_without_a_compiled_twin_is_left_alone(tmp_path):
+    (tmp_path / "plain.py").write_text("")
+    assert stale_modules(str(tmp_path)) == {}
