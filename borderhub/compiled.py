@@ -4,6 +4,8 @@ The hot modules of matching are plain Python that ``pip install`` also compiles 
 ``ext-modules``; same code, about a fifth less CPU per crossing). An extension module shadows the
 ``.py`` beside it, so after an edit and before the rebuild (``make install``) the old compiled code
 would run: ``prefer_fresh_sources`` makes the package load the edited source instead, and says so.
+``BORDERHUB_RUN_SOURCES=1`` runs every source (profilers and debuggers see Python frames; the
+benches' before and after).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 
 log = logging.getLogger("borderhub.compiled")
 
+RUN_SOURCES_ENV = "BORDERHUB_RUN_SOURCES"
 # A wheel's files are unpacked within moments of each other; an edit comes later than that.
 STALE_AFTER_SECONDS = 2.0
 
@@ -50,11 +53,15 @@ class _SourceFinder:
 
 def prefer_fresh_sources(package: str, directory: str) -> list[str]:
     """Called by a package's ``__init__`` before it imports its modules; returns the modules
-    that will load from source."""
-    stale = stale_modules(directory)
+    that will load from source: the stale ones, or all with ``BORDERHUB_RUN_SOURCES=1``."""
+    if os.environ.get(RUN_SOURCES_ENV, "") not in ("", "0"):
+        stale = {stem: source for stem, (source, _) in compiled_modules(directory).items()}
+    else:
+        stale = stale_modules(directory)
+        if stale:
+            log.warning("%s: %s edited since compiled; running the source (slower) until `make install` "
+                        "rebuilds it", package, ", ".join(sorted(stale)))
     if stale:
-        log.warning("%s: %s edited since compiled; running the source (slower) until `make install` "
-                    "rebuilds it", package, ", ".join(sorted(stale)))
         sys.meta_path.insert(0, _SourceFinder({f"{package}.{stem}": source for stem, source in stale.items()}))
     return sorted(stale)
 

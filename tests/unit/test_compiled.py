@@ -78,3 +78,9 @@ def test_files_unpacked_moments_apart_are_not_stale(tmp_path):
 def test_a_module_without_a_compiled_twin_is_left_alone(tmp_path):
     (tmp_path / "plain.py").write_text("")
     assert stale_modules(str(tmp_path)) == {}
+
+
+def test_run_sources_loads_every_source_even_when_compiled_fresh(on_path, monkeypatch):
+    monkeypatch.setenv("BORDERHUB_RUN_SOURCES", "1")
+    _package(on_path, "bh_compiled_forced", extension_age=-1)
+    assert importlib.import_module("bh_compiled_forced.mod").VALUE == "from source"
