@@ -3,7 +3,9 @@ runs until it is compiled again."""
 
 import importlib
 import importlib.machinery
+import json
 import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -84,3 +86,34 @@ def test_run_sources_loads_every_source_even_when_compiled_fresh(on_path, monkey
     monkeypatch.setenv("BORDERHUB_RUN_SOURCES", "1")
     _package(on_path, "bh_compiled_forced", extension_age=-1)
     assert importlib.import_module("bh_compiled_forced.mod").VALUE == "from source"
+
+
+_MATCH_DIGEST = """
+import hashlib, json, random
+from services.correlate.matching import bench, names
+from services.correlate.matching.engine import Matcher
+from services.correlate.matching.synthetic import watchlist
+from borderhub.compiled import is_compiled
+rng = random.Random(5)
+people, kept = [], {}
+matcher = Matcher()
+matcher.load(bench._Timed(watchlist(rng, 5000, people=people, dob_share=0.95, diverse=True), kept))
+digest, alerts = hashlib.sha256(), 0
+for matches in matcher.match_events("crossing", bench._events(rng, 1500, people, kept)):
+    for m in matches:
+        alerts += 1
+        digest.update(json.dumps([m.entry_id, m.score, m.explanation, m.event_part], default=str).encode())
+print(json.dumps({"compiled": is_compiled(names), "alerts": alerts, "digest": digest.hexdigest()}))
+"""
+
+
+def test_compiled_matching_gives_the_alerts_of_its_source():
+    def run(**env):
+        out = subprocess.run([sys.executable, "-c", _MATCH_DIGEST], cwd=ROOT, capture_output=True, text=True,
+                             env={**os.environ, **env}, timeout=300, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    compiled, source = run(BORDERHUB_RUN_SOURCES="0"), run(BORDERHUB_RUN_SOURCES="1")
+    assert compiled["compiled"] and not source["compiled"]
+    assert compiled["alerts"] > 20  # crossings by listed people and on listed documents
+    assert compiled == {**source, "compiled": True}
