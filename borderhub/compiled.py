@@ -1,11 +1,11 @@
 """Modules compiled by Cython from their own Python source.
 
 The hot modules of matching are plain Python that ``pip install`` also compiles (pyproject's
-``ext-modules``; same code, about a fifth less CPU per crossing). An extension module shadows the
-``.py`` beside it, so after an edit and before the rebuild (``make install``) the old compiled code
-would run: ``prefer_fresh_sources`` makes the package load the edited source instead, and says so.
-``BORDERHUB_RUN_SOURCES=1`` runs every source (profilers and debuggers see Python frames; the
-benches' before and after).
+``ext-modules``; same code, a quarter less CPU per crossing in-process). An extension module
+shadows the ``.py`` beside it, so after an edit and before the rebuild (``make install``) the old
+compiled code would run: ``prefer_fresh_sources`` makes the package load the edited source
+instead, and says so. ``BORDERHUB_RUN_SOURCES=1`` runs every source (profilers and debuggers see
+Python frames; the benches' before and after).
 """
 
 from __future__ import annotations
