@@ -9,12 +9,16 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP) $(VENV)/.jars
 
-# Java, Maven, ICU headers (PyICU, used by the name-normalisation libraries) and Chromium (the
-# dashboard's browser test) come from the system; installed with apt-get when missing and root.
+# Java, Maven, C and C++ compilers with Python's headers (the Cython-compiled matching, PyICU),
+# ICU headers (PyICU, used by the name-normalisation libraries) and Chromium (the dashboard's
+# browser test) come from the system; installed with apt-get when missing and root.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
+	{ command -v cc && command -v c++; } >/dev/null || missing="$$missing gcc g++ libc6-dev"; \
+	$(PYTHON) -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
+	  2>/dev/null || missing="$$missing python3-dev"; \
 	pkg-config --exists icu-uc 2>/dev/null || missing="$$missing libicu-dev pkg-config"; \
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \

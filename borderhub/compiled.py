@@ -55,15 +55,15 @@ def prefer_fresh_sources(package: str, directory: str) -> list[str]:
     """Called by a package's ``__init__`` before it imports its modules; returns the modules
     that will load from source: the stale ones, or all with ``BORDERHUB_RUN_SOURCES=1``."""
     if os.environ.get(RUN_SOURCES_ENV, "") not in ("", "0"):
-        stale = {stem: source for stem, (source, _) in compiled_modules(directory).items()}
+        from_source = {stem: source for stem, (source, _) in compiled_modules(directory).items()}
     else:
-        stale = stale_modules(directory)
-        if stale:
+        from_source = stale_modules(directory)
+        if from_source:
             log.warning("%s: %s edited since compiled; running the source (slower) until `make install` "
-                        "rebuilds it", package, ", ".join(sorted(stale)))
-    if stale:
-        sys.meta_path.insert(0, _SourceFinder({f"{package}.{stem}": source for stem, source in stale.items()}))
-    return sorted(stale)
+                        "rebuilds it", package, ", ".join(sorted(from_source)))
+    if from_source:
+        sys.meta_path.insert(0, _SourceFinder({f"{package}.{stem}": source for stem, source in from_source.items()}))
+    return sorted(from_source)
 
 
 def is_compiled(module) -> bool:
