@@ -198,9 +198,11 @@ def alerts_for(settings, codec, event_ids: set[str], expect: int, timeout: float
 
 
 def test_transliterated_name_and_birth_date_raise_an_explained_alert(worker, publish, settings, codec, catalog):
+    matching_cpu = worker.metric("borderhub_correlate_match_cpu_seconds_total")
     event = crossing(catalog, "Виктор", "Петров", "1971-03-02", "RU")
     publish("crossings", event, b"petrov")
     found = alerts_for(settings, codec, {event["event_id"]}, expect=1)
+    assert worker.metric("borderhub_correlate_match_cpu_seconds_total") > matching_cpu  # the stream bench reads it
     (alert,) = [a for a in found if a["alert_type"] == "WATCHLIST_MATCH"]
     assert alert["entry_id"] == f"p-{RUN}-petrov"
     assert alert["alert_id"] == alert_id("watchlist", event["event_id"], alert["entry_id"])
