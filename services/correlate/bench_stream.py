@@ -251,6 +251,11 @@ def _samples(body: str) -> list[tuple[str, dict[str, str], float]]:
             for sample in family.samples]
 
 
+def _metrics_text(port: int, timeout: float) -> str:
+    """A local worker's Prometheus exposition."""
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout).read().decode()
+
+
 class _Workers:
     """Correlation worker processes of one bench consumer group."""
 
@@ -283,7 +288,7 @@ class _Workers:
             if proc.poll() is not None:  # its log lives in a temporary directory: show its end now
                 raise RuntimeError(f"a bench worker exited ({proc.returncode}):\n{tail(log_path, 15)}")
             try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+                body = _metrics_text(port, timeout=2)
             except OSError:
                 return False
             # Ready, and done with the snapshots (written, or confirmed when restored): a child
@@ -301,12 +306,8 @@ class _Workers:
 
     def match_cpu_seconds(self) -> float:
         """CPU time the workers spent in matching so far (their metric of it)."""
-        total = 0.0
-        for port in self.ports:
-            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-            total += sum(value for name, _, value in _samples(body)
-                         if name == "borderhub_correlate_match_cpu_seconds_total")
-        return total
+        return sum(value for port in self.ports for name, _, value in _samples(_metrics_text(port, timeout=5))
+                   if name == "borderhub_correlate_match_cpu_seconds_total")
 
     def stop(self) -> None:
         for proc in self.procs:
